@@ -1,0 +1,5 @@
+import sys
+
+from hunter_console.sandbox.cli import main
+
+sys.exit(main())
