@@ -10,8 +10,9 @@ import typer
 
 from hunter_console.commands import audit as audit_commands
 from hunter_console.commands import checklist as checklist_commands
+from hunter_console.commands.demo import demo
 from hunter_console.commands import release as release_commands
-from hunter_console.commands.common import EXIT_USAGE, GlobalOptions, fail, options
+from hunter_console.commands.common import GlobalOptions, options
 
 app = typer.Typer(
     name="hunter-console",
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(checklist_commands.app, name="checklist")
 app.add_typer(audit_commands.app, name="audit")
 release_commands.register(app)
+app.command()(demo)
 
 
 @app.callback(invoke_without_command=True)

@@ -65,14 +65,16 @@ class Environment:
         return values
 
     def secret(self, role: str, environ: Mapping[str, str] | None = None) -> str | None:
-        """The secret's value from the variable the config names for it: the process
-        environment first, then the env file."""
+        """The secret's value from the variable the config names for it: the environment's env
+        file when it has one (it says what this environment's service gets, so a DATABASE_URL
+        left in the operator's shell never points the console at the wrong database), else the
+        process environment."""
         name = self.secrets.get(role)
         if not name:
             return None
-        value = (os.environ if environ is None else environ).get(name)
-        if not value and self.env_file is not None:
-            value = self.service_env().get(name)
+        value = self.service_env().get(name) if self.env_file is not None else None
+        if not value:
+            value = (os.environ if environ is None else environ).get(name)
         redact.register_secret(value)
         return value or None
 

@@ -91,7 +91,8 @@ def test_env_file_supplies_service_environment_and_secrets(tmp_path):
     env = load_settings(path, environ={}).environment
     assert env.service_env()["LOG_LEVEL"] == "INFO"
     assert env.secret("api_key", {}) == "k-demo-5678"
-    assert env.secret("api_key", {"HUNTER_API_KEY": "from-process"}) == "from-process"
+    assert env.secret("api_key", {"HUNTER_API_KEY": "from-the-shell"}) == "k-demo-5678"  # the file wins
+    assert env.secret("redis_url", {"REDIS_URL": "redis://127.0.0.1:6379/2"}) == "redis://127.0.0.1:6379/2"
     from hunter_console.redact import redact
 
     assert redact("pw-5555 and k-demo-5678") == "*** and ***"
