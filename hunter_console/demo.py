@@ -31,6 +31,7 @@ def default_state_dir() -> Path:
 class DemoWorkspace:
     root: Path
     port: int
+    database: str | None = None  # a database URL; None: a SQLite file in the workspace
 
     @property
     def config_path(self) -> Path:
@@ -54,7 +55,7 @@ class DemoWorkspace:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.database_path}"
+        return self.database or f"sqlite:///{self.database_path}"
 
 
 def free_port() -> int:
@@ -75,12 +76,14 @@ def redis_url_if_running() -> str | None:
     return None
 
 
-async def prepare(root: Path | None = None, port: int | None = None) -> DemoWorkspace:
-    """Make (or refresh) the workspace; stop a sandbox a previous demo left running."""
+async def prepare(root: Path | None = None, port: int | None = None, *, database_url: str | None = None,
+                  production: bool = False) -> DemoWorkspace:
+    """Make (or refresh) the workspace; stop a sandbox a previous demo left running. Tests pass
+    a PostgreSQL `database_url` (and `production`) to get the same workspace on a real server."""
     root = (root or default_state_dir()).resolve()
     root.mkdir(parents=True, exist_ok=True)
     await stop_leftovers(root)
-    workspace = DemoWorkspace(root, port or free_port())
+    workspace = DemoWorkspace(root, port or free_port(), database_url)
     if workspace.database_path.exists():  # a fresh schema at v0.9's revision every run
         workspace.database_path.unlink()
     service_env = {
@@ -109,7 +112,7 @@ state_dir = "."
 [environments.{ENVIRONMENT}]
 base_url = "{workspace.base_url}"
 executor = "local"
-production = false
+production = {str(production).lower()}
 env_file = "sandbox.env"
 
 [environments.{ENVIRONMENT}.executor_settings]

@@ -66,6 +66,10 @@ class ActionStarted:
     action: str  # "backup", "migrate", "deploy", "verify", "rollback", "restore"
     environment: str
     plan: tuple[str, ...] = ()  # what will run, where, in the operator's words
+    run_id: int = 0  # the id of its action.start event in the audit log
+    item: str | None = None  # the checklist item it was started from
+    operator: str = ""
+    host: str = ""
     ts: datetime = field(default_factory=utcnow)
 
 
@@ -107,4 +111,7 @@ class ActionFinished:
     environment: str
     outcome: Outcome
     duration_s: float
+    run_id: int = 0
+    item: str | None = None
+    status: str = ""  # "ok", "failed", "cancelled", "interrupted"
     ts: datetime = field(default_factory=utcnow)
