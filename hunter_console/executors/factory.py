@@ -22,4 +22,21 @@ def executor_for(environment: Environment) -> Executor:
                 f"environment {environment.name}: {environment.secrets.get('database_url')} is not set"
             )
         return LocalExecutor(port, database_url, Path(settings.get("state_dir", ".")), env=environment.service_env())
+    if environment.executor == "docker":
+        from hunter_console.executors.docker import DockerExecutor
+
+        project = settings.get("project")
+        if not isinstance(project, str) or not project:
+            raise ExecutorError(f"environment {environment.name}: executor_settings.project (the Compose project) is missing")
+        context = settings.get("build_context")
+        return DockerExecutor(
+            project,
+            str(settings.get("service", "api")),
+            base_url=environment.base_url,
+            build_context=Path(context) if context else None,
+            image_repo=str(settings.get("image_repo", "hunter-api")),
+            health_timeout_s=float(settings.get("health_timeout_s", 60)),
+            docker_host=settings.get("docker_host"),
+            env=environment.service_env(),
+        )
     raise ExecutorError(f"environment {environment.name}: the {environment.executor} executor is not available yet")

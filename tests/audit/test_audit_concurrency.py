@@ -18,7 +18,10 @@ from hunter_console.audit import AuditLog
 db, go, who, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 while not os.path.exists(go):
     time.sleep(0.001)
-log = AuditLog(db)
+log = AuditLog(db)  # both race to create the schema
+open(f"{go}.{who}", "w").close()  # then both wait until the other has opened it too
+while not all(os.path.exists(f"{go}.{w}") for w in ("alice", "bob")):
+    time.sleep(0.001)
 for i in range(n):
     kind = "action.end" if i % 250 == 249 else "action.output"
     log.append(kind=kind, release="v1.0.0", environment="staging", operator=who, host="local",
@@ -36,7 +39,7 @@ def test_two_processes_append_1000_each_at_once(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for who in ("alice", "bob")
     ]
-    time.sleep(0.5)  # both interpreters up and waiting
+    time.sleep(0.5)  # both interpreters (very likely) up and waiting
     go.touch()
     outputs = [p.communicate(timeout=240) for p in procs]
     for p, (out, err) in zip(procs, outputs):

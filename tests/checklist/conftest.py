@@ -24,10 +24,3 @@ def seed() -> Path:
     return path
 
 
-def write(tmp_path: Path, name: str, text: str | bytes, newline: str = "\n") -> Path:
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_bytes(text.replace("\n", newline).encode("utf-8"))
-    return path

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from conftest import write
+from checklist_helpers import write
 from hunter_console.cli import app
 
 runner = CliRunner()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import write
+from checklist_helpers import write
 from hunter_console.checklist import ChecklistError, ItemKind, load_checklist, validate_file
 from hunter_console.checklist.ids import slugify
 from hunter_console.checklist.markdown import infer_action, parse_markdown

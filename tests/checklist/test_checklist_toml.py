@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import write
+from checklist_helpers import write
 from hunter_console.checklist import ChecklistError, ItemKind, ProbeSpec, load_checklist, validate_file
 
 GOOD = '''title = "Hunter v1.1"

@@ -1,3 +1,5 @@
+import pytest
+
 from hunter_console import redact
 
 
@@ -39,3 +41,25 @@ def test_redact_obj_masks_nested_values_and_secret_named_keys():
 def test_mask_value_never_shows_the_value():
     assert "hunter" not in redact.mask_value("hunter-secret")
     assert redact.mask_value("") == "(unset)"
+
+
+CORPUS = [
+    "plain line", "x" * 80, "DATABASE_URL=postgresql://hunter:s3cret-pw@db:5432/hunter",
+    "Authorization: Bearer abc.def.ghi", "X-API-Key: 0123456789", '{"password": "hunter2", "user": "a"}',
+    "PGPASSWORD=topsecret pg_dump", "sentry https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/1",
+    "api_key=zzz", "ApiKey: yyy", "private-key: k", "dsn=https://x@y", "credentials=abc", "paſſword=x",
+    "KEY=value", "monkey business", "registered value r3g1stered-s3cret here", "Secret_Token: t",
+    "X-Admin-Token: adm", "passwd=p", "PWD=/root", "redis://:pw@host:6379/0", "access-key=a",
+]
+
+
+@pytest.mark.parametrize("register", [False, True])
+def test_the_shortcut_never_changes_what_is_redacted(register):
+    if register:
+        redact.register_secret("r3g1stered-s3cret")
+    for line in CORPUS:
+        assert redact.redact(line) == redact._redact_always(line), line
+    assert redact.redact_lines("\n".join(CORPUS)) == [redact._redact_always(line) for line in CORPUS]
+    clean = "\n".join(["x" * 80] * 1000)
+    assert redact.redact_lines(clean) == ["x" * 80] * 1000
+    assert not redact.could_hold_secret("INFO [alembic.runtime.migration] Running upgrade c3e5 -> f786")

@@ -1,0 +1,1 @@
+"""Screens: each owns its layout and routes its widgets' messages to the session."""

@@ -1,0 +1,1 @@
+"""Widgets: they take attributes from their screen and post messages up."""
