@@ -11,6 +11,7 @@ log (`refresh`), so what another console on the same log did shows up here the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -225,15 +226,20 @@ class ReleaseSession:
 
         if confirm is not None and confirm != env.name:
             refuse(f"confirmation '{confirm}' does not match the environment name '{env.name}': nothing ran")
-        if action.changes_target and env.production and confirm != env.name:
-            refuse(f"{name} changes production: type the environment name '{env.name}' to confirm (--confirm {env.name})")
+        if self.needs_confirmation(name) and confirm != env.name:
+            why = "changes production" if env.production else "is an incident action"
+            refuse(f"{name} {why}: type the environment name '{env.name}' to confirm (--confirm {env.name})")
         if name == "deploy":
             problems = await self.deploy_gate()
             if problems and not (override and override.strip()):
                 refuse("deploy gate: " + "; ".join(problems) + " (override with a typed reason)")
         holder = lock.holder(self.settings)
-        if holder is not None:
+        if holder is not None and name == "rollback":
+            await self._take_over(holder)
+        elif holder is not None:
             refuse(f"another action is running on {env.name}: {holder.describe()}")
+        for run in self.interrupted():
+            self.record_interrupted(run.run_id, {"noticed_by": name})
         nonce = uuid.uuid4().hex
         spec = {"config": str(self.settings.config_path) if self.settings.config_path else None,
                 "env": self.environment, "release": self.release, "audit": str(self.settings.audit_path),
@@ -259,6 +265,85 @@ class ReleaseSession:
                 raise SessionError(f"the action runner exited ({proc.returncode}) before starting: {tail[0]}")
             await asyncio.sleep(0.05)
         raise SessionError(f"the action runner did not start within {RUNNER_START_S:g}s (see {log_path})")
+
+    def needs_confirmation(self, name: str) -> bool:
+        """Whether starting `name` needs the environment's name typed."""
+        from hunter_console.actions.catalog import ACTIONS
+
+        action = ACTIONS[name]
+        return action.always_confirm or (action.changes_target and self.settings.environment.production)
+
+    def plan(self, name: str, params: dict[str, Any] | None = None) -> list[str]:
+        """What `name` would run, and where, in the operator's words."""
+        from hunter_console.actions.catalog import ACTIONS
+        from hunter_console.actions.context import ActionContext
+
+        return ACTIONS[name].plan(ActionContext(self, params or {}))
+
+    def holder(self):
+        """Who runs an action on this environment now (a lock Holder), or None."""
+        from hunter_console.actions import lock
+
+        return lock.holder(self.settings)
+
+    def revision_before_migrate(self) -> str | None:
+        """The schema revision recorded before this release's first migrate."""
+        for row in self.audit.events(release=self.release, environment=self.environment, kind="action.end",
+                                     action="migrate"):
+            if row.detail.get("revision_before"):
+                return row.detail["revision_before"]
+        return None
+
+    async def rollback_plan(self, *, timeout_s: float = 3.0) -> "RollbackPlan":
+        """What a rollback would do, computed from the real state, bounded in time: it never
+        waits on parts that cannot answer."""
+        from hunter_console.actions.context import ActionContext, ActionError
+
+        app, app_error = None, None
+        try:
+            executor = ActionContext(self).executor
+            app = await asyncio.wait_for(executor.rollback_target(), timeout_s)
+            if app is None:
+                app_error = "nothing to roll back to: no previous version recorded"
+        except ActionError as e:
+            app_error = str(e)
+        except asyncio.TimeoutError:
+            app_error = f"the executor did not answer within {timeout_s:g}s"
+        except Exception as e:  # the plan screen must open whatever is broken
+            from hunter_console.redact import redact
+
+            app_error = redact(f"{type(e).__name__}: {e}")
+        backup = self.latest_backup()
+        if backup is not None:
+            row = next(r for r in self.audit.events(release=self.release, environment=self.environment,
+                                                    kind="action.end", action="backup", newest_first=True)
+                       if any(a.get("path") == backup["path"] for a in r.detail.get("artifacts", [])))
+            backup = {**backup, "taken": row.ts}
+        return RollbackPlan(self.environment, app, app_error, self.revision_before_migrate(), backup, self.holder())
+
+    async def _take_over(self, holder) -> None:
+        """An incident rollback does not wait for whoever holds the environment: their runner is
+        stopped (SIGTERM: it cleans up and records its end), and the takeover is audited."""
+        import os
+        import signal as signals
+
+        from hunter_console.actions import lock
+
+        self._record("lock.takeover", action="rollback", status="takeover",
+                     message=f"rollback takes over from {holder.describe()}",
+                     detail={"holder": holder.__dict__})
+        try:
+            os.kill(holder.pid, signals.SIGTERM)
+        except ProcessLookupError:
+            pass
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while lock.holder(self.settings) is not None and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        if lock.holder(self.settings) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder.pid, signals.SIGKILL)
+            await asyncio.sleep(0.5)
 
     async def deploy_gate(self) -> list[str]:
         """What stands between this release and a deploy: a verified backup from this release,
@@ -372,6 +457,26 @@ class ReleaseSession:
     def _record(self, kind: str, **fields: Any) -> AuditEvent:
         return self.audit.append(kind=kind, release=self.release, environment=self.environment,
                                  operator=self.operator, host=self.host, **fields)
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a rollback of this environment would do, from the real state."""
+
+    environment: str
+    app: str | None  # the executor's own words: "re-create api on v0.9.0 (image 1a2b...)"
+    app_error: str | None  # why the app step cannot be planned, when it cannot
+    downgrade_to: str | None  # the revision before this release's migrate
+    backup: dict[str, Any] | None  # path, size, sha256, taken
+    holder: Any = None  # who holds the environment now (their action is stopped first)
+
+    def options(self) -> dict[str, str | None]:
+        """Each database choice and why it is unavailable (None when it is available)."""
+        return {
+            "none": None,
+            "downgrade": None if self.downgrade_to else "no migrate recorded for this release",
+            "restore": None if self.backup else "no verified backup for this release",
+        }
 
 
 def open_session(settings: Settings, *, record_open: bool = False) -> ReleaseSession:

@@ -16,6 +16,7 @@ class Action:
     run: Callable[[ActionContext], AsyncIterator]
     changes_target: bool
     summary: str
+    always_confirm: bool = False  # the environment's name is typed on every environment, not only production
 
     def plan(self, ctx: ActionContext) -> list[str]:
         env = ctx.environment
@@ -28,7 +29,12 @@ class Action:
                        "/healthz/ready, retire the old one (on failure the old one serves again)"],
             "verify": ["run the post-deployment probes and smoke tests, record each result"],
             "rollback": ["roll the app back to the version that served before the last deploy",
-                         "then check health"],
+                         {"none": "leave the database as it is",
+                          "downgrade": "alembic downgrade to the revision before this release's migrate "
+                                       "(a downgrade can drop data)",
+                          "restore": "restore this release's verified backup (in one transaction)"}.get(
+                             str(ctx.params.get("db") or "none"), "?"),
+                         "then check health (/healthz/* and /healthz/metrics)"],
             "restore": ["restore the verified backup of this release in one transaction "
                         "(refused if its checksum changed)"],
         }[self.name]
@@ -42,7 +48,7 @@ ACTIONS: dict[str, Action] = {
         Action("migrate", release_steps.migrate, True, "alembic upgrade head, then check the schema"),
         Action("deploy", release_steps.deploy, True, "deploy the release and wait until it is ready"),
         Action("verify", release_steps.verify, False, "post-deployment probes and smoke tests"),
-        Action("rollback", release_steps.rollback, True, "roll the app back to the previous version"),
-        Action("restore", release_steps.restore, True, "restore this release's verified backup"),
+        Action("rollback", release_steps.rollback, True, "roll the app back to the previous version", True),
+        Action("restore", release_steps.restore, True, "restore this release's verified backup", True),
     )
 }

@@ -139,6 +139,73 @@ async def _probe(ctx: ActionContext, kind: str):
 
 
 async def rollback(ctx: ActionContext) -> AsyncIterator[Event]:
-    """The app back to the previous version; the database is left alone unless asked."""
-    async for event in ctx.executor.rollback():
-        yield event
+    """The incident rollback: the app back to the previous version, then the database as the
+    operator chose (`db`: none, downgrade to the revision before this release's migrate, or
+    restore this release's verified backup), then health checked. Each step must succeed for
+    the next to run."""
+    db = str(ctx.params.get("db") or "none")
+    steps: list[tuple[str, str]] = [("app", "roll the app back")]
+    if db == "downgrade":
+        steps.append(("downgrade", "downgrade the schema"))
+    elif db == "restore":
+        steps.append(("restore", "restore the backup"))
+    elif db != "none":
+        yield Outcome(False, f"--db is none, downgrade or restore, not '{db}'")
+        return
+    total = len(steps) + 1
+    done: list[str] = []
+    for n, (step, title) in enumerate(steps):
+        yield Progress(n, total, "steps", title)
+        outcome = None
+        async for event in _rollback_step(ctx, step):
+            if isinstance(event, Outcome):
+                outcome = event
+            else:
+                yield event
+        yield LogLine(f"{step}: {'ok' if outcome and outcome.ok else 'FAILED'}: {outcome.message if outcome else ''}",
+                      stream="console")
+        if outcome is None or not outcome.ok:
+            yield Outcome(False, f"rollback stopped at '{step}': {outcome.message if outcome else 'no outcome'}"
+                          + (f" (done: {', '.join(done)})" if done else ""), outcome.exit_code if outcome else None,
+                          detail={"done": done, "failed": step})
+            return
+        done.append(step)
+    yield Progress(len(steps), total, "steps", "checking health")
+    health = await _health(ctx)
+    for line in health:
+        yield LogLine(line, stream="console")
+    healthy = all(line.startswith("PASS") for line in health)
+    yield Progress(total, total, "steps", "done")
+    yield Outcome(healthy, f"rolled back ({', '.join(done)}); " + ("healthy" if healthy else "but health checks fail"),
+                  detail={"done": done, "healthy": healthy})
+
+
+async def _rollback_step(ctx: ActionContext, step: str) -> AsyncIterator[Event]:
+    if step == "app":
+        async for event in ctx.executor.rollback():
+            yield event
+    elif step == "downgrade":
+        target = ctx.session.revision_before_migrate()
+        if target is None:
+            yield Outcome(False, f"no migrate recorded for {ctx.settings.release}: nothing to downgrade to")
+            return
+        async for event in alembic(ctx, "downgrade", target):
+            yield event
+    elif step == "restore":
+        async for event in restore(ctx):
+            yield event
+
+
+async def _health(ctx: ActionContext) -> list[str]:
+    """The health endpoints and the metrics endpoint, checked and recorded, as lines."""
+    from hunter_console.probes import ProbeContext, run_probe
+
+    items = [i for i in ctx.session.checklist.items()
+             if i.probe is not None and i.probe.kind == "http" and "/healthz/" in str(i.probe.params.get("path", ""))]
+    lines = []
+    async with ProbeContext.open(ctx.settings, audit=ctx.session.audit) as probe_context:
+        for item in items:
+            result = await run_probe(item, probe_context)
+            ctx.session.record_probe(result)
+            lines.append(f"{result.status.value:5} {item.probe.params.get('path')}: {result.reason}")
+    return lines

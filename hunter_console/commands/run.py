@@ -21,23 +21,25 @@ def run(
     confirm: Optional[str] = typer.Option(None, "--confirm", help="The environment's name, typed: required on production."),
     override: Optional[str] = typer.Option(None, "--override", help="Run past the deploy gate, with this reason recorded."),
     version: Optional[str] = typer.Option(None, "--version", help="deploy: the version (default: the release)."),
+    db: Optional[str] = typer.Option(None, "--db", help="rollback: none (default), downgrade or restore."),
+    to: Optional[str] = typer.Option(None, "--to", help="rollback: the revision to go back to (Kubernetes)."),
     item: Optional[str] = typer.Option(None, "--item", help="The checklist item this run satisfies."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
 ) -> None:
     """Run a release action (output streamed; exit code 0 when it succeeds)."""
     from hunter_console.actions.catalog import ACTIONS
-    from hunter_console.actions.context import ActionContext
     from hunter_console.session import SessionError, open_session
 
     if action not in ACTIONS:
         fail(f"no action '{action}' (known: {', '.join(ACTIONS)})", EXIT_USAGE)
+    if db is not None and db not in ("none", "downgrade", "restore"):
+        fail(f"--db is none, downgrade or restore, not '{db}'", EXIT_USAGE)
     session = open_session(settings(ctx))
-    params = {"version": version} if version else {}
+    params = {k: v for k, v in (("version", version), ("db", db), ("to", to)) if v}
     if item is None:
         item = next((i.id for i in session.checklist.items() if i.action == action), None)
-    plan = ACTIONS[action].plan(ActionContext(session, params))
     if dry_run:
-        say(f"{action} (dry run, nothing runs) " + "\n".join(plan))
+        say(f"{action} (dry run, nothing runs) " + "\n".join(session.plan(action, params)))
         return
     try:
         code = asyncio.run(_run_and_follow(session, action, item, params, confirm, override, as_json))

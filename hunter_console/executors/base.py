@@ -32,6 +32,11 @@ class Executor(Protocol):
         """Go back to the version that served before the last successful deploy."""
         ...
 
+    async def rollback_target(self) -> str | None:
+        """What rollback() would do, in the operator's words, computed from the real state
+        ("re-create api on v0.9.0 (image 1a2b...)"); None when there is nothing to go back to."""
+        ...
+
     async def current_version(self) -> str | None:
         """The version serving now, or None when nothing is running."""
         ...

@@ -274,6 +274,18 @@ class DockerExecutor(ComposeRollout):
             except Exception as e:  # noqa: BLE001
                 yield Outcome(False, f"rollback failed: {self._describe(e)}")
 
+    async def rollback_target(self) -> str | None:
+        """What rollback() would do, from the running container's labels (None: nothing to go back to)."""
+        try:
+            labels = (await self._running())["Config"].get("Labels") or {}
+        except ExecutorError:
+            return None
+        image = labels.get(compose.PREVIOUS_IMAGE)
+        if not image:
+            return None
+        version = labels.get(compose.PREVIOUS_VERSION) or "the previous version"
+        return f"re-create {self.service} on {version} (image {image.removeprefix('sha256:')[:12]})"
+
     # -- state, logs, stop ------------------------------------------------------------------------
     async def current_version(self) -> str | None:
         try:

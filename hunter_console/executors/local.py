@@ -119,6 +119,12 @@ class LocalExecutor:
         async for event in self._switch(target, action="rollback"):
             yield event
 
+    async def rollback_target(self) -> str | None:
+        """What rollback() would do (None: no previous version recorded)."""
+        previous = self._load().get("previous_version")
+        return f"stop {self._load().get('version') or 'the current version'}, start {previous} on port {self.port}" \
+            if previous else None
+
     async def current_version(self) -> str | None:
         state = self._load()
         return state.get("version") if self._alive(state.get("pid")) else None
