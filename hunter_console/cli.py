@@ -11,6 +11,7 @@ import typer
 from hunter_console.commands import audit as audit_commands
 from hunter_console.commands import checklist as checklist_commands
 from hunter_console.commands.demo import demo
+from hunter_console.commands.probe import probe
 from hunter_console.commands.run import run
 from hunter_console.commands import release as release_commands
 from hunter_console.commands.common import GlobalOptions, options
@@ -28,6 +29,7 @@ app.add_typer(audit_commands.app, name="audit")
 release_commands.register(app)
 app.command()(demo)
 app.command()(run)
+app.command()(probe)
 
 
 @app.callback(invoke_without_command=True)

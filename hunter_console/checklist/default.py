@@ -286,7 +286,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[dict[str, Any], ...]], ...] = 
               probe("ratelimit", path="/api/v1/leads", max_requests=200, max_seconds=3.0, interval=300.0, timeout=10.0),
               "A short burst of requests is met with 429 and a Retry-After header."),
         check("Cache working (Redis cache layer)", probe("http.cache", path="/api/v1/leads/{domain}/sales-summary",
-                                                          domain="example.com", timeout=10.0),
+                                                          domain="cache-probe.example.com", timeout=10.0),
               "The same request twice: the second answer comes from the Redis cache."),
     )),
     ("Error Handling", SMOKE, (
@@ -369,7 +369,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[dict[str, Any], ...]], ...] = 
               probe("ratelimit", path="/api/v1/leads", max_requests=200, max_seconds=3.0, interval=300.0, timeout=10.0),
               "A short burst of requests is met with 429 and a Retry-After header."),
         check("Cache working", probe("http.cache", path="/api/v1/leads/{domain}/sales-summary",
-                                     domain="example.com", timeout=10.0),
+                                     domain="cache-probe.example.com", timeout=10.0),
               "The same request twice: the second answer comes from the Redis cache."),
     )),
 )
