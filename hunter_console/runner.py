@@ -72,9 +72,10 @@ class OutputRecorder:
                 "host": s.host, "item": self.item, "action": self.action, "message": message, "detail": detail}
 
 
-async def execute(session, spec: dict[str, Any], lock) -> int:
+async def execute(session, spec: dict[str, Any], lock, target) -> int:
     from hunter_console.actions.catalog import ACTIONS
     from hunter_console.actions.context import ActionContext, ActionError
+    from hunter_console.actions.lock import LockLost
 
     action = ACTIONS[spec["action"]]
     ctx = ActionContext(session, spec.get("params") or {})
@@ -104,6 +105,7 @@ async def execute(session, spec: dict[str, Any], lock) -> int:
             if isinstance(event, LogLine):
                 recorder.line(event)
             elif isinstance(event, Progress):
+                target.check()  # the fence, at each step: still ours, or stop here
                 recorder.progress(event)
             elif isinstance(event, Artifact):
                 artifacts.append(event)
@@ -114,7 +116,7 @@ async def execute(session, spec: dict[str, Any], lock) -> int:
         status = "ok" if outcome.ok else "failed"
     except asyncio.CancelledError:
         outcome, status = Outcome(False, f"{action.name} cancelled (SIGTERM)"), "cancelled"
-    except ActionError as e:
+    except (ActionError, LockLost) as e:
         outcome = Outcome(False, str(e))
     except Exception as e:  # recorded, never lost: the end row says what went wrong
         outcome = Outcome(False, f"{action.name} crashed: {type(e).__name__}: {e}")
@@ -133,7 +135,7 @@ async def execute(session, spec: dict[str, Any], lock) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from hunter_console.actions.lock import Busy, EnvironmentLock
+    from hunter_console.actions.lock import Busy, EnvironmentLock, TargetLock
     from hunter_console.config import ConfigError, load_settings
     from hunter_console.session import open_session
 
@@ -149,21 +151,40 @@ def main(argv: list[str]) -> int:
         return 2
     session = open_session(settings)
     lock = EnvironmentLock(settings)
+    target = TargetLock(settings.environment.secret("database_url"), settings.env_name)
     try:
         lock.acquire(operator=settings.operator, host=settings.host, action=spec["action"], pid=os.getpid(),
                      since=utcnow().isoformat())
     except Busy as e:
         session.refuse(spec["action"], str(e), nonce=spec["nonce"], item=spec.get("item"))
         return 3
+    incident = spec["action"] == "rollback"  # never blocked by a broken database or a stuck holder
     try:
-        return asyncio.run(_run_cancellable(session, spec, lock))
+        taken_from = target.acquire(operator=settings.operator, host=settings.host, action=spec["action"],
+                                    take_over=incident)
+        if taken_from:
+            session.record_takeover(f"rollback took the target database's lock over from {taken_from}")
+    except Busy as e:
+        lock.release()
+        session.refuse(spec["action"], str(e), nonce=spec["nonce"], item=spec.get("item"))
+        return 3
+    except Exception as e:  # the target database cannot be reached to lock it
+        reason = f"cannot lock the target database: {type(e).__name__}: {e}"
+        if not incident:
+            lock.release()
+            session.refuse(spec["action"], reason, nonce=spec["nonce"], item=spec.get("item"))
+            return 3
+        session.record_takeover(f"rollback goes on without the target database's lock ({reason})")
+    try:
+        return asyncio.run(_run_cancellable(session, spec, lock, target))
     finally:
+        target.release()
         lock.release()
         session.audit.close()
 
 
-async def _run_cancellable(session, spec: dict[str, Any], lock) -> int:
-    task = asyncio.create_task(execute(session, spec, lock))
+async def _run_cancellable(session, spec: dict[str, Any], lock, target) -> int:
+    task = asyncio.create_task(execute(session, spec, lock, target))
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     return await task  # a cancelled action still records its end, then returns
 

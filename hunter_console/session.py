@@ -321,6 +321,9 @@ class ReleaseSession:
             backup = {**backup, "taken": row.ts}
         return RollbackPlan(self.environment, app, app_error, self.revision_before_migrate(), backup, self.holder())
 
+    def record_takeover(self, message: str, **detail: Any) -> None:
+        self._record("lock.takeover", action="rollback", status="takeover", message=message, detail=detail)
+
     async def _take_over(self, holder) -> None:
         """An incident rollback does not wait for whoever holds the environment: their runner is
         stopped (SIGTERM: it cleans up and records its end), and the takeover is audited."""
@@ -329,9 +332,7 @@ class ReleaseSession:
 
         from hunter_console.actions import lock
 
-        self._record("lock.takeover", action="rollback", status="takeover",
-                     message=f"rollback takes over from {holder.describe()}",
-                     detail={"holder": holder.__dict__})
+        self.record_takeover(f"rollback takes over from {holder.describe()}", holder=holder.__dict__)
         try:
             os.kill(holder.pid, signals.SIGTERM)
         except ProcessLookupError:

@@ -96,6 +96,7 @@ def test_rollback_takes_over_from_a_running_action_and_audits_it(workspace, sess
     release(first)
     with psycopg.connect(pg_database, autocommit=False) as blocker:
         blocker.execute("CREATE TABLE IF NOT EXISTS stall (id int)")
+        blocker.commit()  # visible to pg_dump, which then waits on the lock below
         blocker.execute("LOCK TABLE stall IN ACCESS EXCLUSIVE MODE")  # a backup hangs on it
         hung = asyncio.run(first.start_action("backup"))
         end = asyncio.run(run_to_end(second, "rollback", confirm="sandbox"))

@@ -71,6 +71,7 @@ def test_one_action_at_a_time_second_console_is_refused_with_the_holder_named(wo
     first, second = session_for(workspace, "alice"), session_for(workspace, "bob")
     with psycopg.connect(pg_database, autocommit=False) as blocker:
         blocker.execute("CREATE TABLE IF NOT EXISTS stall (id int)")
+        blocker.commit()  # visible to pg_dump, which then waits on the lock below
         blocker.execute("LOCK TABLE stall IN ACCESS EXCLUSIVE MODE")  # pg_dump waits on it
         started = asyncio.run(first.start_action("backup"))
         with pytest.raises(SessionError, match=r"another action is running on sandbox: backup by alice \(ssh 192.0.2.10\)"):
@@ -145,3 +146,25 @@ async def _collect(stream):
 
 async def _last(stream):
     return (await _collect(stream))[-1]
+
+
+def test_consoles_on_two_hosts_are_fenced_by_the_target_databases_lock(workspace, session_for, pg_database, tmp_path):
+    here = session_for(workspace, "alice")
+    there = session_for(workspace, "bob", audit_path=tmp_path / "other-host" / "audit.db")  # its own audit log
+    with psycopg.connect(pg_database, autocommit=False) as blocker:
+        blocker.execute("CREATE TABLE IF NOT EXISTS stall (id int)")
+        blocker.commit()  # visible to pg_dump, which then waits on the lock below
+        blocker.execute("LOCK TABLE stall IN ACCESS EXCLUSIVE MODE")  # alice's backup hangs on it
+        started = asyncio.run(here.start_action("backup"))
+        time.sleep(1.0)  # her runner holds the target's advisory lock by now
+        with pytest.raises(SessionError, match="another console is acting on this environment's database: "
+                                               "hunter-console backup by alice"):
+            asyncio.run(there.start_action("backup"))
+        # an incident rollback from the other host takes the lock over: alice's runner is fenced off
+        rollback = asyncio.run(there.start_action("rollback", confirm="sandbox"))
+        fenced = asyncio.run(_last(here.follow(started.run_id)))
+        blocker.rollback()
+    assert fenced.status == "failed" and "lost the lock on the target database" in fenced.outcome.message
+    asyncio.run(_last(there.follow(rollback.run_id)))
+    [takeover] = there.audit.events(kind="lock.takeover")
+    assert "hunter-console backup by alice" in takeover.message
