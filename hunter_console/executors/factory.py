@@ -39,4 +39,28 @@ def executor_for(environment: Environment) -> Executor:
             docker_host=settings.get("docker_host"),
             env=environment.service_env(),
         )
+    if environment.executor == "kubernetes":
+        from hunter_console.executors.kubernetes import KubernetesExecutor
+
+        deployment = settings.get("deployment")
+        if not isinstance(deployment, str) or not deployment:
+            raise ExecutorError(f"environment {environment.name}: executor_settings.deployment (the Deployment's name) "
+                                "is missing")
+        manifest = settings.get("manifest")
+        # No service_env() here: the Deployment's pod template already carries the service's environment
+        # (secrets as secretKeyRef), and env-file values must not be copied into Job specs in clear.
+        return KubernetesExecutor(
+            deployment,
+            namespace=str(settings.get("namespace", "default")),
+            container=settings.get("container"),
+            image_repo=settings.get("image_repo"),
+            manifest=Path(manifest) if manifest else None,
+            kubeconfig=settings.get("kubeconfig"),
+            context=settings.get("context"),
+            in_cluster=bool(settings.get("in_cluster", False)),
+            rollout_timeout_s=float(settings.get("rollout_timeout_s", 600)),
+            run_timeout_s=float(settings.get("run_timeout_s", 1800)),
+            run_mode=str(settings.get("run_mode", "job")),
+            job_ttl_s=int(settings.get("job_ttl_s", 7 * 86400)),
+        )
     raise ExecutorError(f"environment {environment.name}: the {environment.executor} executor is not available yet")
