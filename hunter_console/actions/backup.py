@@ -47,8 +47,9 @@ from hunter_console.redact import redact, register_secret
 Event = LogLine | Progress | Artifact | Outcome
 
 POLL_S = 0.2  # how often a running dump's file size is looked at
-HEARTBEAT_S = 1.0
-TERM_GRACE_S = 5.0  # after SIGTERM, how long a child gets to cancel its query and exit  # a Progress at least this often, even when the size has not moved
+HEARTBEAT_S = 1.0  # a Progress at least this often, even when the size has not moved
+TERM_GRACE_S = 5.0  # after SIGTERM, how long a child gets to cancel its query and exit
+KILL_WAIT_S = 10.0  # after SIGKILL, how long to wait for its exit to be reported
 DEFAULT_CONNECT_TIMEOUT_S = "10"
 SQLITE_PAGES_PER_STEP = 1024
 
@@ -348,8 +349,10 @@ async def stop_process(proc: asyncio.subprocess.Process, grace: float = TERM_GRA
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        try:
-            await asyncio.shield(proc.wait())
+        try:  # bounded: a child whose exit is never reported must not hang the action
+            await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_WAIT_S)
+        except TimeoutError:
+            pass
         except asyncio.CancelledError:
             interrupted = True
     if interrupted:

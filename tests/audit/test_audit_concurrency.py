@@ -26,6 +26,7 @@ for i in range(n):
     kind = "action.end" if i % 250 == 249 else "action.output"
     log.append(kind=kind, release="v1.0.0", environment="staging", operator=who, host="local",
                action="migrate", message=f"{who} line {i}", detail={"i": i})
+    time.sleep(0.001)  # as a console does between events: the other writer gets its turns
 log.close()
 print("done", who)
 """
