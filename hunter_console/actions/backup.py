@@ -332,6 +332,22 @@ async def stream_process(
             reader.cancel()
 
 
+def published(artifact: Artifact, target: "DatabaseTarget", fmt: str, release: str) -> list[Event]:
+    """What a verified, published backup reports: its checksum line, the artifact, the outcome."""
+    return [
+        LogLine(f"sha256 {artifact.sha256}; published {artifact.path}", stream="console"),
+        artifact,
+        Outcome(
+            True,
+            f"backup verified: {human_size(artifact.size)} ({artifact.size} bytes) at {artifact.path}",
+            exit_code=0,
+            artifacts=(artifact,),
+            detail={"database": target.redacted, "format": fmt, "verified": True, "release": release,
+                    "path": artifact.path, "size": artifact.size, "sha256": artifact.sha256},
+        ),
+    ]
+
+
 async def stop_process(proc: asyncio.subprocess.Process, grace: float = TERM_GRACE_S) -> None:
     """End a child that is still running: SIGTERM, on which pg_dump and pg_restore send the
     server a cancel request for their running query before they exit (a backend blocked on a
@@ -475,24 +491,8 @@ async def _backup_postgres(target: DatabaseTarget, out_dir: Path, release: str, 
 
         artifact = await publish(partial, final)
         created = False
-        size = artifact.size
-        yield LogLine(f"sha256 {artifact.sha256}; published {final}", stream="console")
-        yield artifact
-        yield Outcome(
-            True,
-            f"backup verified: {human_size(size)} ({size} bytes) at {final}",
-            exit_code=0,
-            artifacts=(artifact,),
-            detail={
-                "database": target.redacted,
-                "format": "custom",
-                "verified": True,
-                "release": release,
-                "path": str(final),
-                "size": size,
-                "sha256": artifact.sha256,
-            },
-        )
+        for event in published(artifact, target, "custom", release):
+            yield event
     except Exception as exc:
         if created:
             remove_quietly(partial)
@@ -639,23 +639,8 @@ async def _backup_sqlite(target: DatabaseTarget, out_dir: Path, release: str, st
             return
         artifact = await publish(partial, final)
         created = False
-        yield LogLine(f"sha256 {artifact.sha256}; published {final}", stream="console")
-        yield artifact
-        yield Outcome(
-            True,
-            f"backup verified: {human_size(artifact.size)} ({artifact.size} bytes) at {final}",
-            exit_code=0,
-            artifacts=(artifact,),
-            detail={
-                "database": target.redacted,
-                "format": "sqlite3",
-                "verified": True,
-                "release": release,
-                "path": str(final),
-                "size": artifact.size,
-                "sha256": artifact.sha256,
-            },
-        )
+        for event in published(artifact, target, "sqlite3", release):
+            yield event
     except Exception as exc:
         if created:
             remove_quietly(partial)
