@@ -233,7 +233,7 @@ class ReleaseSession:
             problems = await self.deploy_gate()
             if problems and not (override and override.strip()):
                 refuse("deploy gate: " + "; ".join(problems) + " (override with a typed reason)")
-        holder = lock.holder(self.settings)
+        holder = await self._live_holder()
         if holder is not None and name == "rollback":
             await self._take_over(holder)
         elif holder is not None:
@@ -246,6 +246,7 @@ class ReleaseSession:
                 "operator": self.operator, "host": self.host, "action": name, "item": item,
                 "params": params or {}, "nonce": nonce, "override": (override or "").strip() or None}
         log_path = self.settings.audit_path.parent / "runner.log"
+        since = self._last_id  # refresh() may move on meanwhile: the start is looked for from here
         with open(log_path, "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "hunter_console.runner", json.dumps(spec)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -253,7 +254,7 @@ class ReleaseSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RUNNER_START_S
         while loop.time() < deadline:
-            for row in self.audit.events(since_id=self._last_id):
+            for row in self.audit.events(since_id=since):
                 if row.detail.get("nonce") == nonce:
                     self.refresh()
                     if row.kind == "refused":
@@ -265,6 +266,23 @@ class ReleaseSession:
                 raise SessionError(f"the action runner exited ({proc.returncode}) before starting: {tail[0]}")
             await asyncio.sleep(0.05)
         raise SessionError(f"the action runner did not start within {RUNNER_START_S:g}s (see {log_path})")
+
+    async def _live_holder(self, settle_s: float = 3.0):
+        """Who holds the environment, ignoring a runner that has recorded its end and is only
+        letting go of the lock (it writes its end first, so no run ever looks interrupted)."""
+        from hunter_console.actions import lock
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle_s
+        while True:
+            holder = lock.holder(self.settings)
+            if holder is None or not holder.run_id:
+                return holder
+            ended = any(r.detail.get("run") == holder.run_id
+                        for r in self.audit.events(kind="action.end", since_id=holder.run_id))
+            if not ended or loop.time() > deadline:
+                return holder
+            await asyncio.sleep(0.05)
 
     def needs_confirmation(self, name: str) -> bool:
         """Whether starting `name` needs the environment's name typed."""

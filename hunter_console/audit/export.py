@@ -1,9 +1,14 @@
-"""Export an audit trail as a release record: Markdown for people, JSON and CSV for tools.
+"""Export an audit trail: the release report (md, json, csv) or the raw event trail (events-*).
 
-`export(log, fmt, release=..., environment=...)` returns the text. The Markdown record is built
-from small section functions (`_md_title`, `_md_events`, `_md_chain`) listed in `MD_SECTIONS`,
-so the fuller release report can add sections (sign-offs, decision, actions) without touching
-the others. Everything goes through `redact` once more on the way out.
+`export(log, fmt, release=..., environment=..., session=...)` returns the text.
+
+- `md`, `json`, `csv`: the release report (hunter_console.audit.report): decision, checklist with
+  each item's final status (needs the session), sign-offs, actions, backups, refusals and
+  takeovers, the verified head hash. The md report ends with the event table (output rows left out).
+- `events-md`, `events-json`, `events-csv`: every event of the scope, one row each, as they are
+  stored (the Markdown record is built from `MD_SECTIONS`: `_md_title`, `_md_events`, `_md_chain`).
+
+Everything goes through `redact` once more on the way out.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any, Callable
 from hunter_console.audit.log import AuditEvent, AuditLog, VerifyResult
 from hunter_console.redact import redact, redact_obj
 
-FORMATS = ("md", "json", "csv")
+FORMATS = ("md", "json", "csv", "events-md", "events-json", "events-csv")
 CSV_COLUMNS = ("id", "ts", "release", "environment", "operator", "host", "kind", "item", "action", "status",
                "message", "detail", "prev_hash", "hash")
 
@@ -36,12 +41,19 @@ def collect(log: AuditLog, *, release: str | None = None, environment: str | Non
     return Record(log.events(release=release, environment=environment), log.verify(), release, environment)
 
 
-def export(log: AuditLog, fmt: str, *, release: str | None = None, environment: str | None = None) -> str:
-    """The trail of `release` on `environment` (all of it when None) as md, json or csv."""
+def export(log: AuditLog, fmt: str, *, release: str | None = None, environment: str | None = None,
+           session: Any = None) -> str:
+    """`release` on `environment` (all of the log when None) in format `fmt` (see FORMATS). With a
+    session (a ReleaseSession on that release and environment) the report has its checklist."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format '{fmt}' (use {', '.join(FORMATS)})")
-    record = collect(log, release=release, environment=environment)
-    return {"md": to_markdown, "json": to_json, "csv": to_csv}[fmt](record)
+    if fmt.startswith("events-"):
+        record = collect(log, release=release, environment=environment)
+        return {"events-md": to_markdown, "events-json": to_json, "events-csv": to_csv}[fmt](record)
+    from hunter_console.audit import report
+
+    built = report.build_report(log, session, release=release, environment=environment)
+    return {"md": report.report_markdown, "json": report.report_json, "csv": report.report_csv}[fmt](built)
 
 
 # -- JSON ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import re
 import sqlite3
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +29,7 @@ from hunter_console.redact import redact, redact_obj
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the history indexes (environment, operator, status, ts, run)
 ANCHOR_KINDS = frozenset({"signoff", "signoff.withdrawn", "decision", "action.end"})
 APPEND_ONLY = "audit log is append-only"
 
@@ -39,7 +39,20 @@ INDEXES: tuple[tuple[str, ...], ...] = (
     ("kind", "id"),  # every decision / action.start without an end
     ("item", "id"),  # an item's history
     ("action", "ts"),  # the latest runs of an action
+    # the history screen (hunter_console.history): each filter with id, newest first by keyset
+    ("release", "id"),  # also: a filter's first and last id, to bound a full-text search
+    ("environment", "id"),
+    ("operator", "id"),
+    ("status", "id"),
+    ("ts",),  # since / until
 )
+# A run's rows (action.output / progress / end carry {"run": start_id} in detail): replaying one
+# action's output must not scan the log. A partial expression index; the query must use the
+# very same expression (RUN_EXPR) and repeat the index's WHERE. Guarded by json_valid so that a
+# row whose detail is not JSON (a tampered one) stays readable and verify() can name it.
+RUN_EXPR = "(CASE WHEN json_valid(detail) THEN json_extract(detail, '$.run') END)"
+RUN_INDEX = (f"CREATE INDEX IF NOT EXISTS idx_events_run ON events ({RUN_EXPR}, id) "
+             f"WHERE {RUN_EXPR} IS NOT NULL")
 
 _TRIGGERS = f"""
 CREATE TRIGGER IF NOT EXISTS events_refuse_update BEFORE UPDATE ON events
@@ -167,9 +180,11 @@ class AuditLog:
     # -- schema ----------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
         if _has_events_table(self.conn):
+            self._migrate()
             return
         with self._write():
             if _has_events_table(self.conn):  # another process made it while we waited
+                self._migrate_locked()
                 return
             events = self.db["events"]
             events.create(
@@ -182,10 +197,32 @@ class AuditLog:
                 not_null={"ts", "release", "environment", "operator", "host", "kind", "message", "detail",
                           "prev_hash", "hash"},
             )
-            for columns in INDEXES:
-                events.create_index(columns, index_name="idx_events_" + "_".join(columns), if_not_exists=True)
+            _create_indexes(self.conn)
             self.db.executescript(_TRIGGERS)
             events.enable_fts(["message"], create_triggers=True)
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _migrate(self) -> None:
+        """An existing log from an older version gains what this one queries with: the missing
+        indexes (created if not there, so running it twice, or in two processes, is harmless)
+        and the schema version. Rows are never touched. Only writers (create=True) migrate: the
+        reading commands leave the file as they found it."""
+        if not self._needs_migration():
+            return
+        with self._write():
+            self._migrate_locked()
+
+    def _needs_migration(self) -> bool:
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            return True
+        present = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return not {index_name(c) for c in INDEXES} | {"idx_events_run"} <= present
+
+    def _migrate_locked(self) -> None:
+        if not self._needs_migration():
+            return
+        _create_indexes(self.conn)
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -214,6 +251,16 @@ class AuditLog:
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+
+    def snapshot(self) -> "AbstractContextManager[sqlite3.Connection]":
+        """A read-only snapshot for queries of its own (hunter_console.history): the connection,
+        inside one read transaction, under this instance's lock."""
+        return self._read()
+
+    @property
+    def has_fts(self) -> bool:
+        """Whether the full-text index on message exists (searches use it; else a substring)."""
+        return self._fts
 
     # -- writing -----------------------------------------------------------------------------
     def append(
@@ -289,7 +336,7 @@ class AuditLog:
             where.append("id > ?")
             params.append(int(since_id))
         if search:
-            match = _fts_query(search) if self._fts else None
+            match = fts_query(search) if self._fts else None
             if match:
                 where.append("id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
                 params.append(match)
@@ -303,14 +350,14 @@ class AuditLog:
             params.append(max(0, int(limit)))
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def get(self, event_id: int) -> AuditEvent:
         with self._read() as conn:
             row = conn.execute(_SELECT + " WHERE id = ?", (int(event_id),)).fetchone()
         if row is None:
             raise KeyError(f"no audit event #{event_id}")
-        return _event(row)
+        return event_from_row(row)
 
     def head(self) -> tuple[int, str]:
         """(id, hash) of the last event; (0, GENESIS) when the log is empty."""
@@ -442,6 +489,18 @@ class AuditLog:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def index_name(columns: tuple[str, ...]) -> str:
+    return "idx_events_" + "_".join(columns)
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    """Every index in INDEXES plus the run index; idempotent (IF NOT EXISTS)."""
+    for columns in INDEXES:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        conn.execute(f'CREATE INDEX IF NOT EXISTS "{index_name(columns)}" ON "events" ({quoted})')
+    conn.execute(RUN_INDEX)
+
+
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
@@ -488,7 +547,8 @@ def _stored(event: AuditEvent) -> tuple:
     return tuple(canonical_json(event.detail) if c == "detail" else getattr(event, c) for c in COLUMNS)
 
 
-def _event(row: tuple) -> AuditEvent:
+def event_from_row(row: tuple) -> AuditEvent:
+    """An AuditEvent from a row of every column in COLUMNS order (detail parsed)."""
     record = dict(zip(COLUMNS, row))
     try:
         record["detail"] = json.loads(record["detail"])
@@ -499,7 +559,8 @@ def _event(row: tuple) -> AuditEvent:
     return AuditEvent(**record)
 
 
-def _fts_query(text: str) -> str | None:
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH for the words of `text`: each a quoted prefix, all required."""
     words = re.findall(r"\w+", text)
     return " ".join(f'"{word}"*' for word in words) or None
 

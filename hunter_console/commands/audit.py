@@ -179,14 +179,30 @@ def verify(
 
 
 # -- export ------------------------------------------------------------------------------------------
+def _session(current, log: "AuditLog"):
+    """A ReleaseSession over the already open log (read only: nothing is recorded), for the
+    report's checklist; a checklist that cannot be loaded is one line."""
+    from hunter_console.checklist import load_checklist
+    from hunter_console.session import ReleaseSession
+
+    try:
+        checklist = load_checklist(current.checklist_path)
+    except Exception as e:  # a checklist file that is missing or malformed
+        fail(f"cannot load the checklist for the report: {e}")
+    return ReleaseSession(current, checklist, log)
+
+
 @app.command()
 def export(
     ctx: typer.Context,
-    fmt: str = typer.Option("md", "--format", "-f", help="md (a release record), json or csv."),
+    fmt: str = typer.Option("md", "--format", "-f", help="md (the release report), json or csv (its data); "
+                            "events-md, events-json or events-csv (every event as stored)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    everything: bool = typer.Option(False, "--all", help="Every release and environment, not just the current."),
+    everything: bool = typer.Option(False, "--all", help="Every release and environment, not just the current "
+                                    "(the report then has no checklist section)."),
 ) -> None:
-    """Export the current release's trail (--release / --env) with its verification."""
+    """Export the current release's report (--release / --env): decision, checklist, sign-offs,
+    actions, backups, refusals, and the verified head hash."""
     from hunter_console.audit.export import FORMATS
     from hunter_console.audit.export import export as render
 
@@ -195,7 +211,8 @@ def export(
     current = settings(ctx)
     scope = {} if everything else {"release": current.release, "environment": current.env_name}
     with _reading(ctx) as log:
-        text = render(log, fmt, **scope)
+        session = None if everything or fmt.startswith("events-") else _session(current, log)
+        text = render(log, fmt, session=session, **scope)
     if output is None:
         print(text, end="")  # already redacted by the exporter
         return

@@ -15,6 +15,11 @@ class ConsoleCommands(Provider):
         yield "Sign off", "Sign off the highlighted item, with an optional note", app.action_signoff
         yield "Withdraw sign-off", "Withdraw the highlighted item's sign-off", app.action_withdraw
         yield "Decide GO / NO-GO", "Record the release decision", app.action_decide
+        yield "Run action", "Plan preview of the highlighted action item, then Run (x)", app.action_run_item
+        yield "Show output", "The output of the highlighted item's last run (o)", app.action_output
+        yield "Re-run probe", "Re-run the highlighted item's probe now (r)", app.action_reprobe
+        yield "Re-run all probes", "Re-run the whole probe sweep now (R)", app.action_sweep
+        yield "Roll back", "Incident rollback of this environment (ctrl+r)", app.action_rollback
         yield "Help", "Key reference", app.action_help
         checklist = app.session.checklist
         for section in checklist.sections:

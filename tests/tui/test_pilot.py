@@ -71,13 +71,15 @@ async def test_navigate_sections_and_items(app, session):
 
 
 async def test_enter_opens_detail_with_item_content(app, session):
+    # The items with commands are action items: Enter opens their plan (test_actions.py), and
+    # i opens any item's detail.
     section, item = first_item(session, lambda i: bool(i.commands) and bool(i.detail))
     async with app.run_test(size=SIZE) as pilot:
         app.jump_to_section(section.id)
         await pilot.pause()
         items = app.screen.query_one(ItemList)
         items.highlighted = [i.id for i in section.items].index(item.id)
-        await pilot.press("enter")
+        await pilot.press("i" if item.action else "enter")
         await pilot.pause()
         assert isinstance(app.screen, ItemDetailScreen)
         assert app.screen.item_id == item.id
@@ -260,25 +262,34 @@ async def test_an_event_from_elsewhere_refreshes_the_panes(app, session):
         assert "SIGNED" in screen_text(app)
 
 
-def test_r_keys_are_left_free():
-    """r / R / ctrl+r are reserved (re-run probe, sweep, rollback): no screen or widget binds them."""
+def test_r_keys_mean_one_thing_each():
+    """r re-runs a probe, R the sweep, ctrl+r rolls back: one App-level priority binding (an Input
+    cannot swallow it), and no screen or widget binds ctrl+r or R to anything else."""
     from textual.binding import Binding
 
     from hunter_console.tui.app import HunterConsole
+    from hunter_console.tui.screens.action import ActionScreen
     from hunter_console.tui.screens.checklist import ChecklistScreen
     from hunter_console.tui.screens.decision import DecisionModal
     from hunter_console.tui.screens.detail import ItemDetailScreen
     from hunter_console.tui.screens.help import HelpScreen
     from hunter_console.tui.screens.note import NoteModal
+    from hunter_console.tui.screens.plan import PlanModal
+    from hunter_console.tui.screens.rollback import RollbackScreen
 
-    bound = set()
+    actions: dict[str, set[str]] = {}
     for owner in (HunterConsole, ChecklistScreen, ItemDetailScreen, NoteModal, DecisionModal, HelpScreen,
-                  SectionList, ItemList):
+                  PlanModal, ActionScreen, RollbackScreen, SectionList, ItemList):
         for binding in owner.BINDINGS:
             keys = binding.key if isinstance(binding, Binding) else binding[0]
-            bound |= {k.strip() for k in keys.split(",")}
-    assert not bound & {"r", "R", "shift+r", "ctrl+r"}
-    assert {"s", "w", "d", "q", "question_mark", "j", "k", "enter", "escape"} <= bound
+            for key in keys.split(","):
+                actions.setdefault(key.strip(), set()).add(binding.action)
+    [rollback] = [b for b in HunterConsole.BINDINGS if b.key == "ctrl+r"]
+    assert rollback.priority and rollback.action == "rollback"
+    assert actions["ctrl+r"] == {"rollback"}
+    assert actions["r"] == {"app.reprobe"} and actions["R"] == {"app.sweep"}
+    assert "shift+r" not in actions
+    assert {"s", "w", "d", "x", "q", "question_mark", "j", "k", "enter", "escape"} <= set(actions)
 
 
 async def test_wide_terminal_layout(session):

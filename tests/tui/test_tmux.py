@@ -77,3 +77,110 @@ def test_sign_off_in_a_real_terminal(terminal):
     with AuditLog(audit, create=False) as log:
         [row] = log.events(kind="signoff")
     assert (row.operator, row.host, row.detail["note"]) == ("carol", "ssh 198.51.100.7", "seen in vault")
+
+
+def _pane_alive(name: str) -> bool:
+    out = subprocess.run(["tmux", "list-panes", "-t", name, "-F", "#{pane_dead} #{pane_pid}"],
+                         capture_output=True, text=True, timeout=10)
+    return out.returncode == 0 and out.stdout.strip().startswith("0")
+
+
+def _sandbox_pids(root: Path) -> list[int]:
+    import json
+
+    pids = []
+    for state in root.glob("sandbox-*.json"):
+        pid = json.loads(state.read_text()).get("pid")
+        if isinstance(pid, int):
+            try:
+                os.kill(pid, 0)
+                pids.append(pid)
+            except ProcessLookupError:
+                pass
+    return pids
+
+
+def _run_cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HUNTER_OPERATOR": "bob", "SSH_CONNECTION": "203.0.113.5 40000 10.0.0.1 22",
+           "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "hunter_console.cli", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=str(REPO))
+
+
+def test_demo_release_break_and_roll_back_with_keys_only(tmp_path):
+    """The demo at 80x24: a backup from the keyboard, migrate and deploy from a second shell
+    (shown on the console as they run), the release broken, then ctrl+r, the name, Enter."""
+    import httpx
+    from dotenv import dotenv_values
+
+    assert shutil.which("tmux"), "tmux is needed (the CI script installs it)"
+    name = f"hc-demo-{uuid.uuid4().hex[:8]}"
+    root = tmp_path / "ws"
+    env = {"HUNTER_OPERATOR": "carol", "SSH_CONNECTION": "198.51.100.7 50000 10.0.0.1 22",
+           "TERM": "xterm-256color", "PYTHONPATH": str(REPO)}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    command = (f"cd {shlex.quote(str(REPO))} && env {exports} {shlex.quote(sys.executable)} -m hunter_console.cli "
+               f"demo --state-dir {shlex.quote(str(root))}; sleep 30")  # the pane stays to be read
+    _tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", name, command)
+    try:
+        wait_for(name, "s Sign off", timeout=30)
+        config = root / "hunter.toml"
+        base_url = f"http://127.0.0.1:{__import__('tomllib').loads(config.read_text())['environments']['sandbox']['executor_settings']['port']}"
+
+        # backup from the keyboard: the palette jumps to its section, Enter shows the plan, Enter runs
+        keys(name, "C-p")
+        wait_for(name, "Search for commands")
+        keys(name, "-l", "Jump to section: Step 2")
+        time.sleep(0.5)
+        keys(name, "Enter")
+        wait_for(name, "Step 2: Database Backup ─")
+        keys(name, "Enter")
+        wait_for(name, "Run backup on sandbox")
+        keys(name, "Enter")
+        screen = wait_for(name, "backup finished in", timeout=60)
+        assert " OK " in screen and "integrity_check: ok" in screen
+        keys(name, "Escape")
+        wait_for(name, "s Sign off")
+
+        # migrate and deploy from a second shell, as another operator: the console shows them
+        for action in ("migrate", "deploy"):
+            result = _run_cli(config, "run", action)
+            assert result.returncode == 0, result.stdout + result.stderr
+        assert httpx.get(f"{base_url}/healthz/ready", timeout=5).json()["version"] == "v1.0.0"
+
+        # break it
+        token = dotenv_values(root / "sandbox.env")["HUNTER_ADMIN_TOKEN"]
+        r = httpx.post(f"{base_url}/_admin/faults", headers={"X-Admin-Token": token}, json={"fail_ready": True},
+                       timeout=5)
+        assert r.status_code == 200, r.text
+        assert httpx.get(f"{base_url}/healthz/ready", timeout=5).status_code == 503
+
+        # roll back with keys only: ctrl+r, the name, Enter
+        keys(name, "C-r")
+        rollback = wait_for(name, "ROLLBACK sandbox")
+        wait_for(name, "stop v1.0.0, start v0.9.0")
+        rollback = _tmux("capture-pane", "-p", "-t", name)
+        keys(name, "-l", "sandbox")
+        keys(name, "Enter")
+        screen = wait_for(name, "rollback finished in", timeout=60)
+        assert " OK " in screen and "healthy" in screen, screen
+        assert "Target health" in screen
+        wait_for(name, "/healthz/ready   GET /healthz/ready answered 200", timeout=15)
+        screen = _tmux("capture-pane", "-p", "-t", name)
+        assert all(len(line) <= 80 for line in screen.splitlines())
+        assert httpx.get(f"{base_url}/healthz/ready", timeout=5).json()["version"] == "v0.9.0"
+        (tmp_path / "rollback-screen.txt").write_text(rollback)
+        (tmp_path / "action-screen.txt").write_text(screen)
+        print("\n--- rollback screen ---\n" + rollback + "\n--- action screen ---\n" + screen)
+
+        keys(name, "Escape", "q")
+        wait_for(name, "demo stopped: the sandbox is no longer running", timeout=30)
+        assert _sandbox_pids(root) == []
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, timeout=10)
+        if _sandbox_pids(root):  # never leave a sandbox behind, even when the test failed
+            import asyncio
+
+            from hunter_console import demo
+
+            asyncio.run(demo.stop_leftovers(root))

@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 from hunter_console.tui.widgets.keybar import KeyBar
 from hunter_console.tui.view import section_rows
 from hunter_console.tui.widgets.header import ReleaseHeader
-from hunter_console.tui.widgets.items import ItemList
+from hunter_console.tui.widgets.items import ItemList, ItemRow
 from hunter_console.tui.widgets.sections import SectionList
 
 
@@ -20,8 +20,13 @@ class ChecklistScreen(Screen):
     AUTO_FOCUS = "#items"
     BINDINGS = [
         Binding("s", "app.signoff", "Sign off"),
-        Binding("w", "app.withdraw", "Withdraw"),
+        Binding("w", "app.withdraw", "Withdraw", show=False),
         Binding("d", "app.decide", "Decide"),
+        Binding("x", "app.run_item", "Run"),
+        Binding("o", "app.output", "Output", show=False),
+        Binding("i", "detail", "Detail", show=False),
+        Binding("r", "app.reprobe", "Probe"),
+        Binding("R", "app.sweep", "Sweep"),
         Binding("left,h", "focus_sections", "Sections", show=False),
         Binding("right,l", "focus_items", "Items", show=False),
     ]
@@ -48,7 +53,14 @@ class ChecklistScreen(Screen):
     # -- what the app asks of the screen -----------------------------------------------------
     @property
     def current_item_id(self) -> str | None:
-        return self.query_one(ItemList).highlighted_item
+        # Keys typed ahead (a slow link delivers them in one read) can arrive before the pane
+        # has heard that the section changed: the item acted on is always in the section shown
+        # as highlighted.
+        section_id = self.query_one(SectionList).highlighted_section
+        items = self.query_one(ItemList)
+        if section_id is not None and section_id != items.section_id and not section_id.startswith("heading-"):
+            self._show_section(section_id)
+        return items.highlighted_item
 
     def jump_to_section(self, section_id: str) -> None:
         self.query_one(SectionList).highlight_section(section_id)
@@ -65,7 +77,13 @@ class ChecklistScreen(Screen):
         if event.option_list.id == "sections":
             self.query_one(ItemList).focus()
         elif event.option_id:
-            self.app.open_detail(event.option_id)
+            self.app.open_item(event.option_id)
+
+    def action_detail(self) -> None:
+        """i: the highlighted item's detail, for action items too (Enter opens their plan)."""
+        item_id = self.current_item_id
+        if item_id is not None:
+            self.app.open_detail(item_id)
 
     def action_focus_sections(self) -> None:
         self.query_one(SectionList).focus()
@@ -78,19 +96,18 @@ class ChecklistScreen(Screen):
         self.query_one(SectionList).set_counts(self._counts())
         items = self.query_one(ItemList)
         if items.section_id is not None:
-            items.update_states(self._states(items.section_id))
+            items.update_rows(self._rows(items.section_id))
         self._refresh_header()
 
     def _show_section(self, section_id: str) -> None:
         section = next(s for s in self.app.session.checklist.sections if s.id == section_id)
         items = self.query_one(ItemList)
-        items.show(section_id, self._states(section_id))
+        items.show(section_id, self._rows(section_id))
         items.border_title = escape(section.title.replace("`", ""))
 
-    def _states(self, section_id: str):
-        session = self.app.session
-        section = next(s for s in session.checklist.sections if s.id == section_id)
-        return [session.state(item.id) for item in section.items]
+    def _rows(self, section_id: str) -> list[ItemRow]:
+        section = next(s for s in self.app.session.checklist.sections if s.id == section_id)
+        return [self.app.item_row(item.id) for item in section.items]
 
     def _counts(self) -> dict[str, tuple[int, int]]:
         session = self.app.session

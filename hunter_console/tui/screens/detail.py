@@ -13,7 +13,8 @@ from textual.widgets import Static
 
 from hunter_console.tui.widgets.keybar import KeyBar
 from hunter_console.session import ItemState
-from hunter_console.tui.view import badge, origin, section_path, title_text, when
+from hunter_console.events import ActionFinished
+from hunter_console.tui.view import BADGE_STYLES, badge, duration, latency, origin, run_status, section_path, title_text, when
 from hunter_console.tui.widgets.header import ReleaseHeader
 
 
@@ -23,7 +24,7 @@ def detail_body(state: ItemState, section_path: str) -> Group:
     facts = Table.grid(padding=(0, 2, 0, 0))
     facts.add_column(style="dim", no_wrap=True)
     facts.add_column()
-    facts.add_row("status", badge(state.label))
+    facts.add_row("status", Text(state.label, style=BADGE_STYLES.get(state.label, "bold")))
     facts.add_row("section", Text(section_path))
     kind = item.kind.value + (f" ({item.action})" if item.action else "") + (
         f" ({item.probe.kind})" if item.probe else "")
@@ -43,10 +44,23 @@ def detail_body(state: ItemState, section_path: str) -> Group:
         facts.add_row("last probe", Text("no result yet" if item.probe else "not checked by a probe", style="dim"))
     else:
         facts.add_row("last probe", Text.assemble(badge(probe.status.value), " ", probe.reason))
-        extra = [f"at {when(probe.ts)}", f"{probe.latency_ms:.0f} ms"]
+        extra = [f"at {when(probe.ts)}", latency(probe.latency_ms)]
         if probe.value is not None:
             extra.insert(0, f"observed {probe.value}")
         facts.add_row("", Text(", ".join(extra), style="dim"))
+    run = state.action
+    if item.action:
+        if run is None:
+            facts.add_row("last run", Text("not run from this item yet: Enter or x shows its plan", style="dim"))
+        else:
+            status = run_status(run)
+            line = Text.assemble(badge(status), f" run #{run.run_id} ")
+            if isinstance(run, ActionFinished):
+                line.append(f"in {duration(run.duration_s)}: {run.outcome.message}")
+            else:
+                line.append(f"by {origin(run.operator, run.host)} since {when(run.ts)}")
+            facts.add_row("last run", line)
+            facts.add_row("", Text("o shows its output", style="dim"))
     if item.done_before:
         facts.add_row("", Text("ticked in the checklist before this console saw it", style="green"))
     facts.add_row("id", Text(item.id, style="dim"))
@@ -67,8 +81,11 @@ class ItemDetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "app.signoff", "Sign off"),
-        Binding("w", "app.withdraw", "Withdraw"),
+        Binding("w", "app.withdraw", "Withdraw", show=False),
         Binding("d", "app.decide", "Decide"),
+        Binding("x", "app.run_item", "Run"),
+        Binding("o", "app.output", "Output", show=False),
+        Binding("r", "app.reprobe", "Probe"),
         Binding("j,down", "scroll('down')", "Scroll", show=False),
         Binding("k,up", "scroll('up')", "Scroll", show=False),
     ]

@@ -16,14 +16,23 @@ KEYS: list[tuple[str, str]] = [
     ("↑ ↓  j k", "move in the focused pane"),
     ("Tab  Shift+Tab", "switch between sections and items"),
     ("← →  h l", "sections pane / items pane"),
-    ("Enter", "section: go to its items; item: open its detail"),
+    ("Enter", "section: its items; item: detail (action: plan)"),
+    ("i", "the highlighted item's detail (action items too)"),
     ("s", "sign off the highlighted item (optional note)"),
     ("w", "withdraw its sign-off (recorded, nothing deleted)"),
     ("d", "GO / NO-GO decision"),
-    ("Esc", "back / cancel"),
+    ("x", "action item: plan preview, then Run"),
+    ("o", "output of the item's last run, or the running one"),
+    ("r", "re-run the highlighted item's probe now"),
+    ("R", "re-run every probe now (the whole sweep)"),
+    ("Ctrl+R", "ROLLBACK from any screen: type the name, Enter"),
+    ("1 2 3", "rollback database: none / downgrade / restore"),
+    ("/  n", "output: find a line, next match"),
+    ("G  End", "output: follow the tail again"),
+    ("Esc", "back / cancel (an action keeps running)"),
     ("Ctrl+P", "command palette (jump to a section, ...)"),
     ("?", "this help"),
-    ("q", "quit"),
+    ("q", "quit (running actions go on in their runner)"),
 ]
 
 
@@ -44,8 +53,8 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(key_table())
                 yield Static(Text(
-                    "\nGO is open when every required item is done, signed off or passing. "
-                    "Every sign-off, withdrawal and decision goes to the audit log with who, "
+                    "\nGO is open when every required item is done, signed off, passing or run OK. "
+                    "Every sign-off, decision and action goes to the audit log with who, "
                     "from where and when.",
                     style="dim",
                 ))

@@ -10,7 +10,8 @@ from hunter_console.tui.view import ReleaseSummary, origin, when
 
 
 class ReleaseHeader(Widget):
-    """Two lines: release, environment, operator@origin and the gate; then the last decision."""
+    """Two lines: release, environment, operator@origin and the gate; then whoever runs an
+    action on the environment now (`▶ running: migrate by alice …`), else the last decision."""
 
     DEFAULT_CSS = """
     ReleaseHeader { height: 2; padding: 0 1; }
@@ -39,7 +40,10 @@ class ReleaseHeader(Widget):
         first = Text.assemble(who, " " * gap, gate)
 
         d = s.decision
-        if d is None:
+        if s.holder:
+            second = Text.assemble(("▶ running: ", "bold yellow"), (s.holder, "yellow"))
+            second.truncate(width, overflow="ellipsis")
+        elif d is None:
             second = Text("no decision recorded yet", style="dim")
         else:
             verdict = d.verdict.upper()

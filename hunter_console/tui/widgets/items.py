@@ -1,6 +1,9 @@
-"""The items pane: one section's items with a status badge, the title and the kind."""
+"""The items pane: one section's items with a status badge, the title and the kind; a probe
+item's last answer (its one-line reason and latency) on a dim line under its title."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
@@ -9,10 +12,26 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from hunter_console.session import ItemState
-from hunter_console.tui.view import BADGE_WIDTH, badge, title_text
+from hunter_console.tui.view import BADGE_WIDTH, badge, latency, title_text
 
 
-def item_prompt(state: ItemState) -> Table:
+@dataclass(frozen=True)
+class ItemRow:
+    """One item as the pane shows it: its state and the badge the screen chose for it."""
+
+    state: ItemState
+    label: str
+
+    @property
+    def key(self) -> tuple:
+        """Changes exactly when the prompt would look different."""
+        probe = self.state.probe
+        return (self.label, self.state.item.required,
+                (probe.reason, latency(probe.latency_ms)) if probe is not None else None)
+
+
+def item_prompt(row: ItemRow) -> Table:
+    state = row.state
     item = state.item
     title = title_text(item.title)
     if not item.required:
@@ -21,16 +40,20 @@ def item_prompt(state: ItemState) -> Table:
     grid.add_column(width=BADGE_WIDTH, no_wrap=True)
     grid.add_column(ratio=1)
     grid.add_column(width=6, justify="right", no_wrap=True)
-    grid.add_row(badge(state.label), title, Text(item.kind.value, style="dim"))
+    grid.add_row(badge(row.label), title, Text(item.kind.value, style="dim"))
+    if state.probe is not None:
+        reason = Text(state.probe.reason or "-", style="dim", no_wrap=True, overflow="ellipsis")
+        grid.add_row("", reason, Text(latency(state.probe.latency_ms), style="dim"))
     return grid
 
 
 class ItemList(OptionList):
-    """The items of one section. Attributes down (`show`, `update_states`); Enter posts
-    OptionList.OptionSelected, which the screen turns into the detail screen."""
+    """The items of one section. Attributes down (`show`, `update_rows`); Enter posts
+    OptionList.OptionSelected, which the screen turns into the detail screen (or, for an
+    action item, its plan)."""
 
     BINDINGS = [
-        Binding("enter", "select", "Detail"),
+        Binding("enter", "select", "Open", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -38,26 +61,26 @@ class ItemList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.section_id: str | None = None
-        self._labels: dict[str, tuple[str, bool]] = {}
+        self._keys: dict[str, tuple] = {}
 
-    def show(self, section_id: str, states: list[ItemState]) -> None:
+    def show(self, section_id: str, rows: list[ItemRow]) -> None:
         """Show a section's items, the highlight on the first."""
         if section_id == self.section_id:
-            self.update_states(states)
+            self.update_rows(rows)
             return
         self.section_id = section_id
-        self._labels = {s.item.id: (s.label, s.item.required) for s in states}
-        self.set_options(Option(item_prompt(s), id=s.item.id) for s in states)
-        if states:
+        self._keys = {r.state.item.id: r.key for r in rows}
+        self.set_options(Option(item_prompt(r), id=r.state.item.id) for r in rows)
+        if rows:
             self.highlighted = 0
 
-    def update_states(self, states: list[ItemState]) -> None:
-        """Redraw the items whose status changed, in place, keeping the highlight."""
-        for state in states:
-            key = (state.label, state.item.required)
-            if state.item.id in self._labels and self._labels[state.item.id] != key:
-                self._labels[state.item.id] = key
-                self.replace_option_prompt(state.item.id, item_prompt(state))
+    def update_rows(self, rows: list[ItemRow]) -> None:
+        """Redraw the items whose badge or probe answer changed, in place, keeping the highlight."""
+        for row in rows:
+            item_id = row.state.item.id
+            if item_id in self._keys and self._keys[item_id] != row.key:
+                self._keys[item_id] = row.key
+                self.replace_option_prompt(item_id, item_prompt(row))
 
     @property
     def highlighted_item(self) -> str | None:
