@@ -11,6 +11,7 @@ import typer
 from hunter_console.commands import audit as audit_commands
 from hunter_console.commands import checklist as checklist_commands
 from hunter_console.commands.demo import demo
+from hunter_console.commands.monitor import monitor
 from hunter_console.commands.probe import probe
 from hunter_console.commands.run import run
 from hunter_console.commands import release as release_commands
@@ -30,6 +31,7 @@ release_commands.register(app)
 app.command()(demo)
 app.command()(run)
 app.command()(probe)
+app.command()(monitor)
 
 
 @app.callback(invoke_without_command=True)
@@ -43,6 +45,7 @@ def root(
 ) -> None:
     """Open the console on the configured environment, or run one of the commands."""
     ctx.obj = GlobalOptions(config=config, env=env, release=release, audit=audit, operator=operator)
+    _report_errors_to_sentry(ctx.obj)
     if ctx.invoked_subcommand is None:
         tui(ctx)
 
@@ -53,10 +56,20 @@ def tui(ctx: typer.Context) -> None:
     from hunter_console.session import open_session
 
     settings = options(ctx).settings()
-    session = open_session(settings)
+    session = open_session(settings, record_open=True)
     from hunter_console.tui.app import make_app
 
     make_app(session).run()
+
+
+def _report_errors_to_sentry(opts: GlobalOptions) -> None:
+    """The console's own errors go to Sentry when HUNTER_CONSOLE_SENTRY_DSN is set (scrubbed)."""
+    import os
+
+    if os.environ.get("HUNTER_CONSOLE_SENTRY_DSN"):
+        from hunter_console.telemetry import init_sentry
+
+        init_sentry(opts.settings())
 
 
 def main() -> None:
@@ -67,7 +80,9 @@ def main() -> None:
         sys.exit(130)
     except Exception as e:  # the last line of defence: one line, not a traceback
         from hunter_console.redact import redact
+        from hunter_console.telemetry import capture_unhandled
 
+        capture_unhandled(e)
         print(f"hunter-console: unexpected error: {type(e).__name__}: {redact(str(e))}", file=sys.stderr)
         sys.exit(1)
 

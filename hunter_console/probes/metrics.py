@@ -12,8 +12,12 @@ health checks, the metrics scrape, /_admin and unmatched paths are not API traff
 Parsed with `prometheus_client.parser.text_string_to_metric_families`. Counters are cumulative
 since the API process started, so the first three are judged over its lifetime; a scrape with
 nothing to judge (no API request, no cache lookup) is a WARN, not a PASS. `metrics.window`
-(window = "1h" / "24h") will judge the change over a window; until that is measured it reads the
-current scrape the same way and WARNs "window not yet measured" (never better than WARN).
+(window = "1h" / "24h", stable = true for "stays within threshold in every 5-min slice") stores
+each scrape it takes as a sample in the audit database (hunter_console.monitoring) and judges the
+deltas over the window: PASS / FAIL once samples cover >= 90% of it, WARN "measuring: 12 of 60
+min" before (FAIL early when what is measured, or what the API process has seen since it started,
+already breaks the threshold). Without an audit
+database it judges the current scrape and WARNs "window not measured".
 
 Metric names follow the sandbox Hunter API and can be overridden per spec (`requests_metric`,
 `latency_metric`, `cache_hits_metric`, `cache_misses_metric`, `pool_metric_prefix`).
@@ -21,6 +25,7 @@ Metric names follow the sandbox Hunter API and can be overridden per spec (`requ
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -270,14 +275,64 @@ async def check_metrics(spec: ProbeSpec, context: ProbeContext) -> ProbeResult:
     return judge(scrape, dict(spec.params))
 
 
-@register("metrics.window", params=PARAMS + ("window", "stable"))
+@register("metrics.window", params=PARAMS + ("window", "stable", "slice_min", "max_gap"))
 async def check_metrics_window(spec: ProbeSpec, context: ProbeContext) -> ProbeResult:
-    """The same metric, to be judged over a window (1h / 24h); for now the current scrape, WARN."""
-    window = str(spec.params.get("window", "1h"))
+    """The same metric judged over a window (1h / 24h) of samples stored in the audit database."""
+    from hunter_console.monitoring import windows
+
+    params = {k: v for k, v in spec.params.items()}
+    try:
+        span = windows.parse_window(params.get("window", "1h"))
+    except ValueError as e:
+        return errored(str(e))
+    metric = METRIC_ALIASES.get(str(params.get("metric", "error_rate")), str(params.get("metric", "error_rate")))
+    if metric not in DEFAULTS:
+        return errored(f"unknown metric '{metric}' (known: {', '.join(DEFAULTS)})")
     scrape = await fetch_scrape(context, spec)
     if isinstance(scrape, ProbeResult):
         return scrape
-    now = judge(scrape, {k: v for k, v in spec.params.items() if k not in ("window", "stable")})
-    if now.status in (Status.FAIL, Status.ERROR):
-        return now
-    return warned(f"window {window} not yet measured; now: {now.reason}", now.value)
+    path = getattr(context.audit, "path", None)
+    if path is None:  # no audit database, so nowhere to keep samples: the current scrape, WARN
+        now = judge(scrape, {k: v for k, v in params.items() if k in PARAMS})
+        if now.status in (Status.FAIL, Status.ERROR):
+            return now
+        return warned(f"window {params.get('window', '1h')} not yet measured; now: {now.reason} "
+                      f"(no audit database to keep samples in)", now.value)
+    try:
+        verdict = await asyncio.to_thread(_window_verdict, path, context.environment.name, scrape, span, metric, params)
+    except Exception as e:  # a locked or broken database: we could not observe the window
+        return errored(f"samples store: {describe_exception(e)}")
+    value = verdict.as_dict()
+    if verdict.state == windows.MEASURING:
+        # Until the window is measured, what the API process has seen since it started still
+        # counts: a release answering 500s now fails now, not in an hour.
+        lifetime = judge(scrape, {k: v for k, v in params.items() if k in PARAMS})
+        if lifetime.status is Status.FAIL:
+            return failed(f"{lifetime.reason} (since the API started; {verdict.reason.split(';')[0]})",
+                          {**value, "now": lifetime.value})
+    if verdict.state == windows.PASS:
+        return passed(verdict.reason, value)
+    if verdict.state == windows.FAIL:
+        return failed(verdict.reason, value)
+    return warned(verdict.reason, value)
+
+
+def _window_verdict(path: Any, environment: str, scrape: Scrape, span: float, metric: str,
+                    params: dict[str, Any]) -> Any:
+    """Store this scrape as a sample (unless one was taken a moment ago), then judge the window."""
+    import time
+
+    from hunter_console.monitoring.sampler import MIN_SPACING_S, reduce_scrape
+    from hunter_console.monitoring.store import SampleStore
+    from hunter_console.monitoring.windows import evaluate, load_window
+
+    now = time.time()
+    with SampleStore(path) as store:
+        latest = store.latest(environment)
+        if latest is None or not 0 <= now - latest.ts < MIN_SPACING_S:
+            latest = store.add(environment, now, reduce_scrape(scrape, str(params.get("api_prefix", "/api"))))
+        # The window ends at the sample just taken (or the one taken under a second ago by
+        # another probe of this sweep, which stands for this scrape).
+        max_gap = float(params["max_gap"]) if "max_gap" in params else None
+        window = load_window(store, environment, span, latest.ts, max_gap=max_gap)
+    return evaluate(window, metric, params)

@@ -13,7 +13,7 @@
     postgres.pool        probes/postgres.py             connection headroom on the server
     redis.ping           probes/cache.py                Redis answers PING
     metrics              probes/metrics.py              error rate, P95, cache hit rate, pool gauges
-    metrics.window       probes/metrics.py              the same, judged over a window (not yet: WARN)
+    metrics.window       probes/metrics.py              the same, judged over stored samples (monitoring/): WARN while measuring
     ratelimit            probes/ratelimit.py            a bounded burst meets 429 with Retry-After
     backup.fresh         probes/backup.py               a verified backup of this release, fresh enough
     sentry               probes/sentry.py               SENTRY_DSN is present and well formed

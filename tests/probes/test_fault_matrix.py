@@ -30,7 +30,7 @@ from probe_helpers import (PRODUCTION_ENV, REPO, environ_for, free_port, hunter_
 
 FAILING = (Status.FAIL, Status.ERROR)
 HEALTH = ("/healthz/live", "/healthz/ready", "/healthz/startup")
-WINDOW_WARN = "metrics.window"  # judged over time by a later issue: WARN "window not yet measured"
+WINDOW_WARN = "metrics.window"  # judged over a measured window: WARN "measuring" until samples cover it
 
 # knob -> value -> the signatures that must fail (and nothing else may)
 FLIPPED = [
