@@ -13,6 +13,15 @@ import importlib
 from typing import Any, Callable, Collection
 
 
+PROBE_LIBRARIES = ("psycopg", "redis.asyncio", "prometheus_client.parser")
+
+
+def _load_probe_modules():
+    for name in PROBE_LIBRARIES:
+        importlib.import_module(name)
+    return importlib.import_module("hunter_console.probes")
+
+
 class LiveProbes:
     def __init__(self, session: Any, *, item_ids: Collection[str] | None = None,
                  on_change: Callable[[], None] = lambda: None) -> None:
@@ -38,8 +47,9 @@ class LiveProbes:
         every loop and in-flight probe is stopped on the way out."""
         self._started = True
         try:
-            # httpx and the probe families load in a thread: the first paint does not wait for them.
-            probes = await asyncio.to_thread(importlib.import_module, "hunter_console.probes")
+            # httpx, the probe families and the client libraries they use load in a thread: neither
+            # the first paint nor the first probes wait on imports holding the event loop.
+            probes = await asyncio.to_thread(_load_probe_modules)
             items = None
             if self.item_ids is not None:
                 items = [item for item in self.session.checklist.items() if item.id in self.item_ids]

@@ -13,6 +13,7 @@ Prints the median of 5 runs of each and the ratios (goal: <= 1.5x). Not part of 
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -23,10 +24,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 5
 
-# Both exit from an auto-pilot once the first screen is up: the same harness for both.
+# Both report, then exit, from an auto-pilot once the first screen is up: the same harness for
+# both. What is timed is launch to interactive (the parent's clock at launch, passed in, against
+# the child's when ready): shutting down afterwards is not part of starting.
 EXIT_WHEN_READY = """
+import os, sys, time
+def report_ready():
+    print("READY", time.time() - float(os.environ["BENCH_T0"]), file=sys.stderr, flush=True)
+import asyncio
+async def shown(pilot, selector):
+    # interactive: the widget is on screen with its content (not "the app went idle": live
+    # probes keep the console busy by design while it already answers keys)
+    while not pilot.app.screen.query(selector):
+        await asyncio.sleep(0.005)
+    return pilot.app.screen.query_one(selector)
 async def ready(pilot):
-    await pilot.pause()
+    await shown(pilot, "Static")
+    report_ready()
     pilot.app.exit()
 """
 
@@ -51,23 +65,27 @@ settings = load_settings(audit=sys.argv[1], operator="bench", environ={})
 session = open_session(settings, record_open=True)
 from hunter_console.tui.app import make_app
 app = make_app(session)
-shown = []
+counted = []
 async def ready_with_checklist(pilot):
-    await pilot.pause()
-    shown.append(pilot.app.screen.query_one("#items").option_count)
+    items = await shown(pilot, "#items")
+    while not items.option_count:
+        await asyncio.sleep(0.005)
+    counted.append(items.option_count)
+    report_ready()  # live probes are already running: they start on mount
     pilot.app.exit()
 app.run(headless=True, size=(80, 24), auto_pilot=ready_with_checklist)
-assert shown and shown[0] > 0, "the checklist was not on screen"
+assert counted and counted[0] > 0, "the checklist was not on screen"
 """
 
 
 def once(code: str, *args: str) -> float:
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO,
+    env = {**os.environ, "BENCH_T0": repr(time.time())}
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if done.returncode:
+    ready = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("READY ")]
+    if done.returncode or not ready:
         sys.exit(f"benchmark run failed:\n{done.stderr}")
-    return time.perf_counter() - start
+    return float(ready[0])
 
 
 def main() -> None:
