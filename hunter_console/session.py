@@ -155,6 +155,9 @@ class ReleaseSession:
         held = self._signoffs.get(item.id)
         if held is not None:
             raise SessionError(f"'{item.title}' is already signed off by {held.operator} at {_hhmm(held.ts)}")
+        if item.probe is not None and item.probe.kind == "metrics.window" and not note.strip():
+            raise SessionError(f"'{item.title}' is judged over a measured window: signing it off "
+                               "instead is an override and needs a reason in the note")
         self._record("signoff", item=item.id, status="signed", message=note.strip() or f"signed off: {item.title}",
                      detail={"note": note.strip(), "title": item.title})
         self.refresh()

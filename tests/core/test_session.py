@@ -80,7 +80,7 @@ def test_no_go_and_bad_verdicts(session):
 
 def test_go_without_reason_once_every_required_item_is_satisfied(session):
     for item in session.open_items():
-        session.signoff(item.id)
+        session.signoff(item.id, "checked by hand")
     assert session.gate() == "GO"
     assert session.decide("go").open_items == ()
 
@@ -111,3 +111,12 @@ def test_the_chain_verifies_after_a_session(session):
     session.signoff(item.id, "password=hunter2 in a note")
     assert session.audit.verify().ok
     assert "hunter2" not in session.audit.events(kind="signoff")[0].message
+
+
+def test_a_monitoring_window_signed_off_before_it_is_measured_needs_a_reason(session):
+    window = next(i for i in session.checklist.items() if i.probe and i.probe.kind == "metrics.window")
+    with pytest.raises(SessionError, match="needs a reason"):
+        session.signoff(window.id)
+    assert not session.audit.events(kind="signoff")
+    session.signoff(window.id, "traffic too low tonight to measure; watched the dashboards for an hour")
+    assert session.state(window.id).label == "SIGNED"
