@@ -54,8 +54,10 @@ class HunterConsole(App):
     """Bumped on every session event; screens watch it and redraw what changed."""
 
     def __init__(self, session: ReleaseSession, *, cursor_blink: bool = True, probes: bool = True,
-                 probe_items: Collection[str] | None = None, refresh_s: float = 1.0) -> None:
+                 probe_items: Collection[str] | None = None, refresh_s: float = 1.0,
+                 greeting: str | None = None) -> None:
         super().__init__()
+        self.greeting = greeting  # said once the screen is up (the demo names its workspace)
         self.session = session
         self.cursor_blink = cursor_blink  # tests pin it off so snapshots are stable
         self.refresh_s = refresh_s
@@ -79,6 +81,8 @@ class HunterConsole(App):
         self.sub_title = f"{self.session.release} on {self.session.environment}"
         self._unsubscribe = self.session.subscribe(self._forward_session_event)
         self._report_interrupted()
+        if self.greeting:
+            self.notify(self.greeting, title="hunter-console", timeout=12)
         self._poll_log()
         self.set_interval(self.refresh_s, self._poll_log, name="audit-refresh")
         if self.probes is not None:
@@ -268,6 +272,20 @@ class HunterConsole(App):
             self.pop_screen()
         self.screen.jump_to_section(section_id)
 
+    def action_history(self) -> None:
+        """h: the audit history of this release on this environment (filters, detail, export)."""
+        from hunter_console.tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def action_monitor(self) -> None:
+        """m: post-deployment monitoring, the metrics over sliding windows against the seed's thresholds."""
+        from hunter_console.tui.screens.monitor import MonitorScreen
+
+        if not isinstance(self.screen, MonitorScreen):
+            self.push_screen(MonitorScreen(self.session))
+
     def action_help(self) -> None:
         from hunter_console.tui.screens.help import HelpScreen
 
@@ -346,11 +364,12 @@ class HunterConsole(App):
 
 
 def make_app(session: ReleaseSession, *, cursor_blink: bool = True, probes: bool = True,
-             probe_items: Collection[str] | None = None, refresh_s: float = 1.0) -> HunterConsole:
+             probe_items: Collection[str] | None = None, refresh_s: float = 1.0,
+             greeting: str | None = None) -> HunterConsole:
     """The one way to build the console, for the CLI and the tests alike.
 
     `probes`: run the probe scheduler (off in tests that pin what the panes show);
     `probe_items`: only these items' probes; `refresh_s`: how often the audit log is re-read.
     """
     return HunterConsole(session, cursor_blink=cursor_blink, probes=probes, probe_items=probe_items,
-                         refresh_s=refresh_s)
+                         refresh_s=refresh_s, greeting=greeting)

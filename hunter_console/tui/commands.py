@@ -20,6 +20,8 @@ class ConsoleCommands(Provider):
         yield "Re-run probe", "Re-run the highlighted item's probe now (r)", app.action_reprobe
         yield "Re-run all probes", "Re-run the whole probe sweep now (R)", app.action_sweep
         yield "Roll back", "Incident rollback of this environment (ctrl+r)", app.action_rollback
+        yield "Audit history", "Every event of this release: filter, search, detail, report (h)", app.action_history
+        yield "Monitoring", "Error rate, P95, cache hit rate, pool over 5 min / 1 h / 24 h windows (m)", app.action_monitor
         yield "Help", "Key reference", app.action_help
         checklist = app.session.checklist
         for section in checklist.sections:

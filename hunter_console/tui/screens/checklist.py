@@ -27,7 +27,9 @@ class ChecklistScreen(Screen):
         Binding("i", "detail", "Detail", show=False),
         Binding("r", "app.reprobe", "Probe"),
         Binding("R", "app.sweep", "Sweep"),
-        Binding("left,h", "focus_sections", "Sections", show=False),
+        Binding("h", "app.history", "History", show=False),
+        Binding("m", "app.monitor", "Monitor", show=False),
+        Binding("left", "focus_sections", "Sections", show=False),
         Binding("right,l", "focus_items", "Items", show=False),
     ]
 

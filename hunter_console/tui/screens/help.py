@@ -15,7 +15,7 @@ from hunter_console.tui.widgets.keybar import KeyBar
 KEYS: list[tuple[str, str]] = [
     ("↑ ↓  j k", "move in the focused pane"),
     ("Tab  Shift+Tab", "switch between sections and items"),
-    ("← →  h l", "sections pane / items pane"),
+    ("← →  l", "sections pane / items pane"),
     ("Enter", "section: its items; item: detail (action: plan)"),
     ("i", "the highlighted item's detail (action items too)"),
     ("s", "sign off the highlighted item (optional note)"),
@@ -29,6 +29,9 @@ KEYS: list[tuple[str, str]] = [
     ("1 2 3", "rollback database: none / downgrade / restore"),
     ("/  n", "output: find a line, next match"),
     ("G  End", "output: follow the tail again"),
+    ("h", "audit history: Enter detail, o output, / search"),
+    ("  f a e", "history: filters, output rows, release report"),
+    ("m", "monitoring: metrics over windows; w window, r sample"),
     ("Esc", "back / cancel (an action keeps running)"),
     ("Ctrl+P", "command palette (jump to a section, ...)"),
     ("?", "this help"),
