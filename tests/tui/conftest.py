@@ -3,18 +3,17 @@ checklist, and a pinned clock so anything time-dependent renders the same every 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from hunter_console import demo
 from hunter_console.audit import AuditLog
 from hunter_console.checklist import load_checklist
 from hunter_console.config import load_settings
-from hunter_console.events import Outcome
 from hunter_console.session import ReleaseSession, open_session
 from hunter_console.tui.app import HunterConsole, make_app
+
+from workspaces import start_workspace, stop_workspace
 
 from .tui_helpers import PINNED_DT, PINNED_NOW, PINNED_TS
 
@@ -33,28 +32,13 @@ def pinned_clock(monkeypatch):
     return PINNED_DT
 
 
-def _start_workspace(root: Path, production: bool = False):
-    """The demo's workspace (SQLite) with sandbox v0.9.0 running on a free 127.0.0.1 port."""
-
-    async def up():
-        workspace = await demo.prepare(root, database_url=None, production=production)
-        outcome = None
-        async for event in demo.start(workspace):
-            if isinstance(event, Outcome):
-                outcome = event
-        assert outcome is not None and outcome.ok, outcome
-        return workspace
-
-    return asyncio.run(up())
-
-
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     """One running sandbox for a test module (starting one costs ~2 s); stopped after it.
     Tests on it leave it serving v0.9.0, the way they found it."""
-    workspace = _start_workspace(tmp_path_factory.mktemp("sandbox") / "ws")
+    workspace = start_workspace(tmp_path_factory.mktemp("sandbox") / "ws")
     yield workspace
-    asyncio.run(demo.stop(workspace))
+    stop_workspace(workspace)
 
 
 def sandbox_session(workspace, operator: str = "alice") -> ReleaseSession:
