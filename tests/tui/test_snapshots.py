@@ -37,7 +37,7 @@ def test_main_120x40_with_signoffs_and_a_decision(app, session, snap_compare):
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
-def test_detail_80x24(app, session, snap_compare):
+def _detail(app, session, snap_compare, size):
     section, item = first_item(session, lambda i: i.probe is not None and not i.done_before)
     session.signoff(item.id, "checked by hand")
     session.record_probe(ProbeResult(item.id, Status.WARN, "set, but not in the production format",
@@ -50,18 +50,34 @@ def test_detail_80x24(app, session, snap_compare):
         await pilot.press("enter")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_signoff_modal_80x24(app, snap_compare):
+def test_detail_80x24(app, session, snap_compare):
+    _detail(app, session, snap_compare, (80, 24))
+
+
+def test_detail_120x40(app, session, snap_compare):
+    _detail(app, session, snap_compare, (120, 40))
+
+
+def _signoff_modal(app, snap_compare, size):
     async def run_before(pilot):
         await pilot.press("tab", "j", "tab", "s", *"rotated last week")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_withdraw_modal_80x24(app, session, snap_compare):
+def test_signoff_modal_80x24(app, snap_compare):
+    _signoff_modal(app, snap_compare, (80, 24))
+
+
+def test_signoff_modal_120x40(app, snap_compare):
+    _signoff_modal(app, snap_compare, (120, 40))
+
+
+def _withdraw_modal(app, session, snap_compare, size):
     section, item = first_item(session, lambda i: not i.done_before)
     session.signoff(item.id, "done")
 
@@ -71,23 +87,39 @@ def test_withdraw_modal_80x24(app, session, snap_compare):
         await pilot.press("w")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_decision_modal_80x24(app, snap_compare):
+def test_withdraw_modal_80x24(app, session, snap_compare):
+    _withdraw_modal(app, session, snap_compare, (80, 24))
+
+
+def test_withdraw_modal_120x40(app, session, snap_compare):
+    _withdraw_modal(app, session, snap_compare, (120, 40))
+
+
+def _decision_modal(app, snap_compare, size):
     async def run_before(pilot):
         await pilot.press("d")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_help_80x24(app, snap_compare):
+def test_decision_modal_80x24(app, snap_compare):
+    _decision_modal(app, snap_compare, (80, 24))
+
+
+def test_decision_modal_120x40(app, snap_compare):
+    _decision_modal(app, snap_compare, (120, 40))
+
+
+def _help(app, snap_compare, size):
     async def run_before(pilot):
         await pilot.press("question_mark")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 # -- actions and rollback: pinned content (runs recorded with the pinned clock, fixed paths) ----------
@@ -107,6 +139,14 @@ BACKUP_LINES = [
 ]
 
 
+def test_help_80x24(app, snap_compare):
+    _help(app, snap_compare, (80, 24))
+
+
+def test_help_120x40(app, snap_compare):
+    _help(app, snap_compare, (120, 40))
+
+
 def _backup_run(session) -> int:
     item = next(i for i in session.checklist.items() if i.action == "backup")
     return recorded_run(session, "backup", BACKUP_LINES, item=item.id, duration_s=4.27,
@@ -121,7 +161,7 @@ async def _until(pilot, predicate):
     await _settle(pilot)
 
 
-def test_plan_modal_80x24(app, session, snap_compare):
+def _plan_modal(app, session, snap_compare, size):
     """An incident action (restore): the plan, and Run disabled until the name is typed exactly."""
     section, item = first_item(session, lambda i: i.action == "restore")
 
@@ -132,7 +172,15 @@ def test_plan_modal_80x24(app, session, snap_compare):
         await pilot.press("enter", *"loc")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_plan_modal_80x24(app, session, snap_compare):
+    _plan_modal(app, session, snap_compare, (80, 24))
+
+
+def test_plan_modal_120x40(app, session, snap_compare):
+    _plan_modal(app, session, snap_compare, (120, 40))
 
 
 def _action_screen(app, session, size, snap_compare):
@@ -154,7 +202,7 @@ def test_action_screen_finished_120x40(app, session, snap_compare):
     assert _action_screen(app, session, (120, 40), snap_compare)
 
 
-def test_rollback_screen_80x24(app, session, snap_compare):
+def _rollback_screen(app, session, snap_compare, size):
     """The plan with every database choice available, the name half typed."""
     _backup_run(session)
     recorded_run(session, "migrate", ["alembic upgrade head"], detail={"revision_before": "c3e5a7b9d1f4"})
@@ -166,4 +214,13 @@ def test_rollback_screen_80x24(app, session, snap_compare):
         await pilot.press(*"loc")
         await _settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+
+def test_rollback_screen_80x24(app, session, snap_compare):
+    _rollback_screen(app, session, snap_compare, (80, 24))
+
+
+def test_rollback_screen_120x40(app, session, snap_compare):
+    _rollback_screen(app, session, snap_compare, (120, 40))
