@@ -145,8 +145,8 @@ class ActionScreen(Screen):
         return self.started is not None and self.started.action == "rollback"
 
     def _draw(self) -> None:
-        env = self.app.session.environment
         start = self.started
+        env = start.environment if start is not None else self.app.session.environment  # the run's own
         status = run_status(self.finished or start)
         what = Text.assemble(
             badge(status), " ",
