@@ -64,8 +64,7 @@ def _open_console(ctx: typer.Context, workspace) -> None:
 
     opts = options(ctx)
     settings = load_settings(workspace.config_path, operator=opts.operator, audit=opts.audit)
-    make_app(open_session(settings, record_open=True),
-             greeting=f"Demo workspace: {workspace.root} · sandbox on {workspace.base_url}").run()
+    make_app(open_session(settings, record_open=True)).run()
 
 
 def _wait_for_interrupt() -> None:

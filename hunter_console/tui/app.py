@@ -54,10 +54,8 @@ class HunterConsole(App):
     """Bumped on every session event; screens watch it and redraw what changed."""
 
     def __init__(self, session: ReleaseSession, *, cursor_blink: bool = True, probes: bool = True,
-                 probe_items: Collection[str] | None = None, refresh_s: float = 1.0,
-                 greeting: str | None = None) -> None:
+                 probe_items: Collection[str] | None = None, refresh_s: float = 1.0) -> None:
         super().__init__()
-        self.greeting = greeting  # said once the screen is up (the demo names its workspace)
         self.session = session
         self.cursor_blink = cursor_blink  # tests pin it off so snapshots are stable
         self.refresh_s = refresh_s
@@ -81,8 +79,6 @@ class HunterConsole(App):
         self.sub_title = f"{self.session.release} on {self.session.environment}"
         self._unsubscribe = self.session.subscribe(self._forward_session_event)
         self._report_interrupted()
-        if self.greeting:
-            self.notify(self.greeting, title="hunter-console", timeout=12)
         self._poll_log()
         self.set_interval(self.refresh_s, self._poll_log, name="audit-refresh")
         if self.probes is not None:
@@ -364,12 +360,11 @@ class HunterConsole(App):
 
 
 def make_app(session: ReleaseSession, *, cursor_blink: bool = True, probes: bool = True,
-             probe_items: Collection[str] | None = None, refresh_s: float = 1.0,
-             greeting: str | None = None) -> HunterConsole:
+             probe_items: Collection[str] | None = None, refresh_s: float = 1.0) -> HunterConsole:
     """The one way to build the console, for the CLI and the tests alike.
 
     `probes`: run the probe scheduler (off in tests that pin what the panes show);
     `probe_items`: only these items' probes; `refresh_s`: how often the audit log is re-read.
     """
     return HunterConsole(session, cursor_blink=cursor_blink, probes=probes, probe_items=probe_items,
-                         refresh_s=refresh_s, greeting=greeting)
+                         refresh_s=refresh_s)
