@@ -168,3 +168,20 @@ def test_consoles_on_two_hosts_are_fenced_by_the_target_databases_lock(workspace
     asyncio.run(_last(there.follow(rollback.run_id)))
     [takeover] = there.audit.events(kind="lock.takeover")
     assert "hunter-console backup by alice" in takeover.message
+
+
+def test_a_failing_migration_stops_is_audited_failed_and_offers_the_rollback_plan(workspace, session_for, pg_database):
+    session = session_for(workspace)
+    assert asyncio.run(run_to_end(session, "backup"))[2].status == "ok"
+    with psycopg.connect(pg_database, autocommit=True) as conn:  # someone added a G20 column by hand
+        conn.execute("ALTER TABLE companies ADD COLUMN tenant_size text")
+    _, events, end = asyncio.run(run_to_end(session, "migrate"))
+    assert end.status == "failed" and "migration failed (exit 1)" in end.outcome.message, end.outcome.message
+    assert "rollback plan" in end.outcome.message
+    plan = end.outcome.detail["rollback_plan"]
+    assert plan[0] == "alembic downgrade c3e5a7b9d1f4" and plan[1].startswith("or restore ")
+    assert any(isinstance(e, LogLine) and "tenant_size" in e.text for e in events)  # the error, streamed
+    row = [r for r in session.audit.events(kind="action.end") if r.action == "migrate"][-1]
+    assert row.status == "failed" and row.detail["exit_code"] == 1
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "c3e5a7b9d1f4"
