@@ -32,17 +32,36 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(audit=tmp_path / "audit.db", operator="alice", environ=TEST_ENVIRON)
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A throwaway database on the local PostgreSQL, dropped (forcibly) after the test."""
+@pytest.fixture(scope="session")
+def pg_admin():
+    """One autocommit connection to the local PostgreSQL's maintenance database."""
     import psycopg
 
-    name = "hc_test_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def make_db(pg_admin) -> Iterator:
+    """make() -> the name of a new throwaway database; each is dropped (forcibly) after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = "hc_test_" + uuid.uuid4().hex[:10]
+        pg_admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(make_db) -> str:
+    """The URL of a throwaway database on the local PostgreSQL."""
+    return f"postgresql://postgres@127.0.0.1:5432/{make_db()}"
 
 
 @pytest.fixture

@@ -430,6 +430,16 @@ async def backup(
             yield event
 
 
+def claim(out_dir: Path, final: Path, partial: Path) -> str | None:
+    """Create the partial file exclusively (a second backup in the same second fails instead of
+    clobbering); the reason for a refusal, or None once the partial is ours."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        return f"backup refused: {final} already exists"
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return None
+
+
 async def _backup_postgres(target: DatabaseTarget, out_dir: Path, release: str, stamp: str) -> AsyncIterator[Event]:
     final = out_dir / backup_name(release, stamp, ".dump")
     partial = partial_path(final)
@@ -439,12 +449,10 @@ async def _backup_postgres(target: DatabaseTarget, out_dir: Path, release: str, 
         return
     created = False
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            yield Outcome(False, f"backup refused: {final} already exists")
+        refused = claim(out_dir, final, partial)
+        if refused:
+            yield Outcome(False, refused)
             return
-        # Claim the partial name: a second backup in the same second fails instead of clobbering.
-        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         created = True
 
         argv, env = pg_dump_command(target.url, partial, pg_dump=pg_dump)
@@ -613,11 +621,10 @@ async def _backup_sqlite(target: DatabaseTarget, out_dir: Path, release: str, st
         return
     created = False
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            yield Outcome(False, f"backup refused: {final} already exists")
+        refused = claim(out_dir, final, partial)
+        if refused:
+            yield Outcome(False, refused)
             return
-        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         created = True
         yield LogLine(f"sqlite online backup {source} -> {partial}", stream="console")
 

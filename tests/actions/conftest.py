@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any, AsyncIterator, Callable
 
 import psycopg
 import pytest
 
 from hunter_console.events import Artifact, LogLine, Outcome, Progress
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CANARY = "canary-pw-123"
 
 
@@ -29,29 +27,6 @@ def pg_url(dbname: str, *, password: str | None = CANARY, user: str = "postgres"
 def _binaries() -> None:
     for tool in ("pg_dump", "pg_restore"):
         assert shutil.which(tool), f"{tool} is not on the PATH: these tests need the real one"
-
-
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[psycopg.Connection]:
-    conn = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def make_db(pg_admin) -> Iterator[Callable[[], str]]:
-    """A factory of throwaway databases, dropped (forcibly) at the end of the test."""
-    made: list[str] = []
-
-    def make() -> str:
-        name = "hc_act_" + uuid.uuid4().hex[:10]
-        pg_admin.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 SEED_SQL = """

@@ -11,30 +11,7 @@ from typing import Iterator
 import psycopg
 import pytest
 
-from probe_helpers import PG_ADMIN, Sandbox, free_port, make_environment, migrate, pg_url, start_sandbox, stop_sandbox
-
-
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[psycopg.Connection]:
-    conn = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def make_db(pg_admin):
-    """A factory of throwaway databases, dropped at the end of the test."""
-    made: list[str] = []
-
-    def make() -> str:
-        name = "hc_probe_" + uuid.uuid4().hex[:10]
-        pg_admin.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from probe_helpers import Sandbox, free_port, make_environment, migrate, pg_url, start_sandbox, stop_sandbox
 
 
 @pytest.fixture
